@@ -1,0 +1,1 @@
+"""Activities: the exercises and missions every order is placed under."""

@@ -1,0 +1,1 @@
+"""Agreements: the treaty-level rules every order is checked against."""

@@ -1,0 +1,69 @@
+"""Loading agreement files into the database and reading them back as `Agreement` objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from acsa import config, errors
+from acsa.agreements import loader
+from acsa.agreements.domain import Agreement
+from acsa.agreements.models import AgreementRecord
+from acsa.audit import service as audit
+from acsa.audit.chain import canonical_json
+from acsa.db.base import utcnow
+
+
+def load(session: Session, folder: Path | None = None) -> list[tuple[str, str]]:
+    """Validate the bundled files and the user's folder, then store every agreement whose
+    definition changed. Returns (code, what happened) pairs. All or nothing."""
+    folder = folder or config.agreements_dir()
+    found = loader.load_all(loader.bundled_files() + loader.user_files(folder))
+    outcome = []
+    for code, (agreement, source) in sorted(found.items()):
+        definition = agreement.model_dump(mode="json")
+        digest = hashlib.sha256(canonical_json(definition).encode()).hexdigest()
+        row = session.get(AgreementRecord, code)
+        if row is not None and row.sha256 == digest:
+            outcome.append((code, f"unchanged (version {row.version})"))
+            continue
+        if row is not None and agreement.version < row.version:
+            raise errors.AgreementFileInvalid(
+                f"{source}: field 'version': {code} version {agreement.version} is older than "
+                f"the loaded version {row.version}", field="version")
+        action = "agreement.loaded" if row is None else "agreement.amended"
+        if row is None:
+            row = AgreementRecord(code=code)
+            session.add(row)
+        row.version, row.definition, row.sha256 = agreement.version, definition, digest
+        row.source, row.loaded_at = source, utcnow()
+        session.flush()
+        audit.append(session, party="", actor="admin", action=action, subject=f"agreement:{code}",
+                     order_hash=digest, payload={"version": agreement.version, "source": source})
+        outcome.append((code, f"{'loaded' if action.endswith('loaded') else 'amended'} "
+                              f"(version {agreement.version})"))
+    return outcome
+
+
+@lru_cache(maxsize=64)
+def _parse(sha: str, text: str) -> Agreement:
+    return Agreement.model_validate(json.loads(text))
+
+
+def get(session: Session, code: str) -> Agreement:
+    row = session.get(AgreementRecord, code.upper())
+    if row is None:
+        codes = ", ".join(session.scalars(select(AgreementRecord.code))) or "none loaded"
+        raise errors.NotFound(f"no agreement {code!r}", field="agreement",
+                              hint=f"Agreements: {codes}. Load files with `acsa agreements load`.")
+    return _parse(row.sha256, canonical_json(row.definition))
+
+
+def list_agreements(session: Session) -> list[tuple[AgreementRecord, Agreement]]:
+    rows = session.scalars(select(AgreementRecord).order_by(AgreementRecord.code))
+    return [(r, _parse(r.sha256, canonical_json(r.definition))) for r in rows]

@@ -1,0 +1,204 @@
+"""Named domain errors.
+
+Every refusal in acsa is one of these classes: it says what was wrong (`message`), how to make
+it right (`hint`), which input field it concerns (`field`, where one does) and which kind of
+refusal it is (`kind`), from which each front end derives its answer in one place (the CLI an
+exit code and a line on stderr, the HTTP API a problem-details document).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# kind -> CLI exit code (2 is left to the argument parser for usage errors)
+EXIT_CODES = {
+    "invalid": 3,  # the input itself is malformed
+    "rule": 4,  # the input is well-formed but an ACSA rule forbids it
+    "not_found": 5,
+    "conflict": 6,  # someone else changed it first, or it already exists
+    "forbidden": 7,  # the acting official may not do this
+    "integrity": 8,  # stored data failed a check (audit chain, books)
+}
+
+
+class AcsaError(Exception):
+    kind = "rule"
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None,
+                 **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        self.field = field
+        self.details = details
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.code, "kind": self.kind, "message": self.message}
+        if self.hint:
+            out["hint"] = self.hint
+        if self.field:
+            out["field"] = self.field
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+# --- input -------------------------------------------------------------------------------
+class InvalidInput(AcsaError):
+    kind = "invalid"
+
+
+class InvalidAmount(InvalidInput):
+    hint = "Write amounts as plain numbers with at most the currency's decimals, e.g. 1250.50."
+
+
+class UnknownCurrency(InvalidInput):
+    def __init__(self, currency: str) -> None:
+        super().__init__(f"unknown currency {currency!r}",
+                         hint="Use an ISO 4217 code such as JPY, PHP or USD.", field="currency")
+
+
+class CurrencyMismatch(InvalidInput):
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"cannot combine amounts in {a} and {b} without a rate",
+                         hint="Convert one amount first with a recorded exchange rate.")
+
+
+class InvalidQuantity(InvalidInput):
+    hint = "Quantities are positive numbers with a unit, e.g. 50000 L or 12 each."
+
+
+class IncompatibleUnits(InvalidInput):
+    hint = "Return the same kind of item counted in a unit of the same dimension."
+
+
+class AgreementFileInvalid(InvalidInput):
+    hint = "Fix the named field in the agreement file and load it again."
+
+
+# --- lookups -----------------------------------------------------------------------------
+class NotFound(AcsaError):
+    kind = "not_found"
+
+
+class AlreadyExists(AcsaError):
+    kind = "conflict"
+
+
+class StaleVersion(AcsaError):
+    kind = "conflict"
+    hint = "Someone changed this order first: show it again and repeat the command if still right."
+
+
+class RateMissing(AcsaError):
+    hint = "Record the rate with `acsa rates add BASE QUOTE RATE --on DATE --source ...`."
+
+
+# --- agreement rules ---------------------------------------------------------------------
+class AgreementNotInForce(AcsaError):
+    pass
+
+
+class AgreementExpired(AcsaError):
+    pass
+
+
+class ActivityNotEligible(AcsaError):
+    pass
+
+
+class ActivityNotCovered(AcsaError):
+    pass
+
+
+class CategoryNotEligible(AcsaError):
+    pass
+
+
+class WeaponsExcluded(AcsaError):
+    hint = "Weapons can never be provided under an ACSA; remove the line."
+
+
+class AmmunitionNotAllowed(AcsaError):
+    pass
+
+
+class MethodNotAllowed(AcsaError):
+    pass
+
+
+class CeilingExceeded(AcsaError):
+    pass
+
+
+# --- officials ---------------------------------------------------------------------------
+class OfficialNotAuthorized(AcsaError):
+    kind = "forbidden"
+
+
+class WrongRole(OfficialNotAuthorized):
+    pass
+
+
+class WrongParty(OfficialNotAuthorized):
+    pass
+
+
+class AuthorityNotValid(OfficialNotAuthorized):
+    pass
+
+
+class ValueLimitExceeded(OfficialNotAuthorized):
+    pass
+
+
+class SeparationOfDuties(OfficialNotAuthorized):
+    pass
+
+
+# --- order lifecycle ---------------------------------------------------------------------
+class InvalidTransition(AcsaError):
+    pass
+
+
+class OrderClosed(InvalidTransition):
+    hint = "A closed order cannot change; record a correction on a new order."
+
+
+class MissingDataElements(AcsaError):
+    pass
+
+
+class OverReceiptWithoutReason(AcsaError):
+    hint = "Give the over quantity a reason with `--over LINE=QTY:REASON`."
+
+
+class DeliveryExceedsOrder(AcsaError):
+    pass
+
+
+class SourceDocumentMissing(AcsaError):
+    pass
+
+
+class NotTiedOut(AcsaError):
+    pass
+
+
+class SettlementInvalid(AcsaError):
+    pass
+
+
+# --- stored data -------------------------------------------------------------------------
+class IntegrityError(AcsaError):
+    kind = "integrity"

@@ -1,0 +1,1 @@
+"""The books: double-entry, append-only, one book per party."""

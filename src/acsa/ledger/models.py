@@ -1,0 +1,51 @@
+"""Ledger entries and lines. Append-only: the database refuses UPDATE and DELETE (triggers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from acsa.db.base import Base, UTCDateTime
+
+
+class Entry(Base):
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    agreement_code: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(20))
+    posted_on: Mapped[dt.date] = mapped_column(Date)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    memo: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    lines: Mapped[list[LedgerLine]] = relationship(lazy="selectin")
+
+
+class LedgerLine(Base):
+    """One posting in one party's book. `amount` is an integer in the commodity's smallest
+    unit (minor units of a currency, thousandths of an in-kind unit); debits are positive."""
+
+    __tablename__ = "ledger_lines"
+    __table_args__ = (
+        Index("ix_ledger_lines_book_account", "book", "account", "counterparty"),
+        Index("ix_ledger_lines_claim", "claim_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"))
+    book: Mapped[str] = mapped_column(String(3))
+    account: Mapped[str] = mapped_column(String(60))
+    counterparty: Mapped[str] = mapped_column(String(3))
+    commodity: Mapped[str] = mapped_column(String(80))
+    amount: Mapped[int]
+    posted_on: Mapped[dt.date] = mapped_column(Date)
+    fiscal_year: Mapped[int]
+    agreement_code: Mapped[str] = mapped_column(String(12))
+    claim_id: Mapped[int | None]
+    activity_id: Mapped[int | None]
+    category: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str | None] = mapped_column(String(10))

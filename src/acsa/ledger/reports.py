@@ -1,0 +1,232 @@
+"""What the books say: balances between the parties, the ageing of open claims, totals by
+activity, category and fiscal year, and ceiling use. Computed from the ledger lines (and the
+claims they belong to) as of a date; nothing here is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from acsa import money
+from acsa.agreements.domain import Agreement, Ceiling
+from acsa.ledger import domain as books
+from acsa.ledger.models import LedgerLine
+from acsa.orders.domain import add_months
+from acsa.orders.models import Order
+from acsa.rates import service as rates
+from acsa.settlement.models import Claim
+
+RECEIVABLES = [books.receivable(m) for m in ("cash", "rik", "eve")]
+PAYABLES = [books.payable(m) for m in ("cash", "rik", "eve")]
+METHOD_OF = {acc: m for m in ("cash", "rik", "eve")
+             for acc in (books.receivable(m), books.payable(m))}
+
+
+def _amount_text(commodity: str, amount: int) -> str:
+    if books.is_currency(commodity):
+        return str(money.Money(amount, commodity))
+    return f"{books.from_kind_units(amount).normalize():f} {commodity}"
+
+
+@dataclass
+class BalanceRow:
+    agreement: str
+    creditor: str
+    debtor: str
+    method: str
+    commodity: str
+    creditor_book: int  # what the creditor's book says it is owed
+    debtor_book: int  # what the debtor's book says it owes
+
+    @property
+    def agrees(self) -> bool:
+        return self.creditor_book == self.debtor_book
+
+    @property
+    def text(self) -> str:
+        return _amount_text(self.commodity, self.creditor_book)
+
+
+def balances(session: Session, *, as_of: dt.date, agreement: str | None = None
+             ) -> list[BalanceRow]:
+    """What each party owes the other, per agreement, method and commodity, from both books."""
+    stmt = (select(LedgerLine.agreement_code, LedgerLine.book, LedgerLine.counterparty,
+                   LedgerLine.account, LedgerLine.commodity, func.sum(LedgerLine.amount))
+            .where(LedgerLine.account.in_(RECEIVABLES + PAYABLES), LedgerLine.posted_on <= as_of)
+            .group_by(LedgerLine.agreement_code, LedgerLine.book, LedgerLine.counterparty,
+                      LedgerLine.account, LedgerLine.commodity))
+    if agreement:
+        stmt = stmt.where(LedgerLine.agreement_code == agreement)
+    rows: dict[tuple[str, str, str, str, str], BalanceRow] = {}
+    for code, book, cp, account, commodity, amount in session.execute(stmt):
+        amount = int(amount)
+        method = METHOD_OF[account]
+        if account.startswith("assets"):
+            key = (code, book, cp, method, commodity)
+            row = rows.setdefault(key, BalanceRow(code, book, cp, method, commodity, 0, 0))
+            row.creditor_book += amount
+        else:
+            key = (code, cp, book, method, commodity)
+            row = rows.setdefault(key, BalanceRow(code, cp, book, method, commodity, 0, 0))
+            row.debtor_book += -amount
+    return [r for _, r in sorted(rows.items()) if r.creditor_book or r.debtor_book]
+
+
+@dataclass
+class AgeingRow:
+    claim: str
+    order_id: int
+    agreement: str
+    creditor: str
+    debtor: str
+    method: str
+    commodity: str
+    outstanding: int  # in the commodity's units
+    value_minor: int  # what is left, in `currency` (at the order price for in-kind)
+    currency: str
+    delivered_on: dt.date
+    due_on: dt.date
+    age_days: int
+    bucket: str
+    overdue: bool
+
+
+def bucket_for(delivered_on: dt.date, as_of: dt.date) -> str:
+    """The ageing bucket of a claim delivered on `delivered_on`, by calendar months for the
+    12- and 18-month marks and by days below them."""
+    if as_of > add_months(delivered_on, 18):
+        return "over 18 months"
+    if as_of > add_months(delivered_on, 12):
+        return "over 12 months"
+    return books.ageing_bucket(min((as_of - delivered_on).days, 365))
+
+
+def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
+           ) -> list[AgeingRow]:
+    """Every claim still open as of the date, aged from delivery."""
+    sums = (select(LedgerLine.claim_id, LedgerLine.commodity,
+                   func.sum(LedgerLine.amount).label("left"))
+            .where(LedgerLine.account.in_(RECEIVABLES), LedgerLine.posted_on <= as_of,
+                   LedgerLine.claim_id.is_not(None))
+            .group_by(LedgerLine.claim_id, LedgerLine.commodity)
+            .having(func.sum(LedgerLine.amount) != 0))
+    if agreement:
+        sums = sums.where(LedgerLine.agreement_code == agreement)
+    sub = sums.subquery()
+    stmt = (select(Claim.number, Claim.order_id, Claim.agreement_code, Claim.creditor_party,
+                   Claim.debtor_party, Claim.method, sub.c.commodity, sub.c.left,
+                   Claim.amount_minor, Claim.quantity, Claim.currency, Claim.delivered_on,
+                   Claim.due_on)
+            .join(sub, sub.c.claim_id == Claim.id).order_by(Claim.delivered_on, Claim.id))
+    out = []
+    for (number, order_id, code, cred, debt, method, commodity, left, amount, quantity, cur,
+         delivered, due) in session.execute(stmt):
+        left = int(left)
+        if method == "rik" and quantity:
+            value = money.Money(amount, cur).times(books.from_kind_units(left) / quantity).minor
+        else:
+            value = left
+        out.append(AgeingRow(number, order_id, code, cred, debt, method, commodity, left, value,
+                             cur, delivered, due, (as_of - delivered).days,
+                             bucket_for(delivered, as_of), due < as_of))
+    return out
+
+
+def in_currency(session: Session, agreements: dict[str, Agreement], rows: list[AgeingRow],
+                currency: str, as_of: dt.date) -> tuple[dict[tuple[str, str], int], list[str]]:
+    """Sum open claims per (creditor, debtor) in one reporting currency; returns the sums and
+    the rates used (each conversion names its rate)."""
+    sums: dict[tuple[str, str], int] = defaultdict(int)
+    used: dict[str, str] = {}
+    for r in rows:
+        conv = rates.conversion(session, agreements[r.agreement], r.currency, currency, as_of)
+        sums[(r.creditor, r.debtor)] += conv.apply(money.Money(r.value_minor, r.currency),
+                                                   currency).minor
+        if conv.note:
+            used[f"{r.agreement}:{r.currency}"] = f"{r.agreement}: {conv.note}"
+    return dict(sums), sorted(used.values())
+
+
+@dataclass
+class TotalRow:
+    agreement: str
+    supplier: str
+    recipient: str
+    fiscal_year: int
+    activity_id: int | None
+    category: str | None
+    kind: str | None
+    commodity: str
+    amount: int
+
+
+def totals(session: Session, *, agreement: str | None = None,
+           as_of: dt.date | None = None) -> list[TotalRow]:
+    """Support provided (net billed value), by supplier, fiscal year, activity and category."""
+    stmt = (select(LedgerLine.agreement_code, LedgerLine.book, LedgerLine.counterparty,
+                   LedgerLine.fiscal_year, LedgerLine.activity_id, LedgerLine.category,
+                   LedgerLine.kind, LedgerLine.commodity, func.sum(LedgerLine.amount))
+            .where(LedgerLine.account == books.PROVIDED)
+            .group_by(LedgerLine.agreement_code, LedgerLine.book, LedgerLine.counterparty,
+                      LedgerLine.fiscal_year, LedgerLine.activity_id, LedgerLine.category,
+                      LedgerLine.kind, LedgerLine.commodity)
+            .order_by(LedgerLine.agreement_code, LedgerLine.book, LedgerLine.fiscal_year,
+                      LedgerLine.activity_id, LedgerLine.category))
+    if agreement:
+        stmt = stmt.where(LedgerLine.agreement_code == agreement)
+    if as_of:
+        stmt = stmt.where(LedgerLine.posted_on <= as_of)
+    return [TotalRow(a, b, cp, fy, act, cat, kind, com, -int(s))
+            for a, b, cp, fy, act, cat, kind, com, s in session.execute(stmt) if int(s) != 0]
+
+
+def ceiling_split(session: Session, agreement: Agreement, order: Order, currency: str
+                  ) -> tuple[int, int]:
+    """The order's (supplies, services) value in `currency` at the agreement's rate policy."""
+    parts = {"supply": money.Money.zero(order.currency), "service": money.Money.zero(order.currency)}
+    for ln in order.lines:
+        parts[ln.kind] = parts[ln.kind] + money.Money(ln.unit_price_minor, ln.currency).times(
+            ln.quantity)
+    conv = rates.conversion(session, agreement, order.currency, currency, order.order_on)
+    return (conv.apply(parts["supply"], currency).minor,
+            conv.apply(parts["service"], currency).minor)
+
+
+def ceiling_use(session: Session, agreement: Agreement, *, party: str, fiscal_year: int,
+                extra: Order | None = None) -> list[tuple[Ceiling, dict[str, money.Money]]]:
+    """Use of each ceiling on `party`'s acquisitions in a fiscal year: accepted orders, plus
+    `extra` (an order being accepted, whose split is then fixed on it)."""
+    out = []
+    for ceiling in agreement.ceilings:
+        if ceiling.party != party or ceiling.fiscal_year not in (None, fiscal_year):
+            continue
+        supplies, services = session.execute(
+            select(func.coalesce(func.sum(Order.ceiling_supplies_minor), 0),
+                   func.coalesce(func.sum(Order.ceiling_services_minor), 0))
+            .where(Order.agreement_code == agreement.code, Order.requesting_party == party,
+                   Order.fiscal_year == fiscal_year, Order.ceiling_currency == ceiling.currency,
+                   Order.accepted_at.is_not(None), Order.state != "cancelled")).one()
+        supplies, services = int(supplies), int(services)
+        if extra is not None:
+            s, v = ceiling_split(session, agreement, extra, ceiling.currency)
+            extra.ceiling_currency = ceiling.currency
+            extra.ceiling_supplies_minor, extra.ceiling_services_minor = s, v
+            supplies, services = supplies + s, services + v
+        c = ceiling.currency
+        out.append((ceiling, {"supplies": money.Money(supplies, c),
+                              "services": money.Money(services, c),
+                              "total": money.Money(supplies + services, c)}))
+    return out
+
+
+def percent(used: money.Money, cap: Decimal | None) -> str:
+    if cap is None:
+        return ""
+    limit = money.Money.of(cap, used.currency)
+    return f"{Decimal(used.minor * 100) / Decimal(limit.minor):.1f}%"

@@ -1,0 +1,48 @@
+"""Posting entries to the books, in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from acsa.agreements.domain import Agreement
+from acsa.db.base import utcnow
+from acsa.ledger.domain import Posting, check_balanced, reversal
+from acsa.ledger.models import Entry, LedgerLine
+
+
+def post(session: Session, *, agreement: Agreement, kind: str, posted_on: dt.date,
+         postings: list[Posting], memo: str, order_id: int | None = None,
+         claim_id: int | None = None, activity_id: int | None = None,
+         category: str | None = None, line_kind: str | None = None,
+         reverses_id: int | None = None) -> Entry:
+    check_balanced(postings)
+    entry = Entry(agreement_code=agreement.code, kind=kind, posted_on=posted_on,
+                  order_id=order_id, claim_id=claim_id, memo=memo[:300], created_at=utcnow(),
+                  reverses_id=reverses_id)
+    session.add(entry)
+    session.flush()
+    fy = {p: agreement.fiscal_year(p, posted_on) for p in agreement.parties}
+    session.add_all(
+        LedgerLine(entry_id=entry.id, book=p.book, account=p.account,
+                   counterparty=p.counterparty, commodity=p.commodity, amount=p.amount,
+                   posted_on=posted_on, fiscal_year=fy[p.book], agreement_code=agreement.code,
+                   claim_id=claim_id, activity_id=activity_id, category=category, kind=line_kind)
+        for p in postings)
+    session.flush()
+    return entry
+
+
+def reverse(session: Session, *, agreement: Agreement, entry: Entry, posted_on: dt.date,
+            memo: str) -> Entry:
+    """A correction: the same postings with opposite signs, pointing at what it reverses."""
+    postings = [Posting(x.book, x.account, x.counterparty, x.commodity, x.amount)
+                for x in entry.lines]
+    first = entry.lines[0] if entry.lines else None
+    return post(session, agreement=agreement, kind="reversal", posted_on=posted_on,
+                postings=reversal(postings), memo=memo, order_id=entry.order_id,
+                claim_id=entry.claim_id, reverses_id=entry.id,
+                activity_id=first.activity_id if first else None,
+                category=first.category if first else None,
+                line_kind=first.kind if first else None)

@@ -1,0 +1,188 @@
+"""Money: every amount in acsa passes through here.
+
+An amount is an integer number of the currency's minor units plus its ISO 4217 code
+(JPY has no minor unit, PHP and USD have two). Arithmetic is exact `Decimal`; rounding happens
+only where a rate or a price times a quantity makes a fraction of a minor unit, always with an
+explicit mode, and allocation spreads remainders so no minor unit is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+
+from acsa.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
+
+# ISO 4217 minor-unit exponents of the currencies an ACSA partner of Japan, the Philippines or
+# the US settles in. Adding a partner's currency is one line here.
+EXPONENTS: dict[str, int] = {
+    "JPY": 0,
+    "PHP": 2,
+    "USD": 2,
+    "AUD": 2,
+    "GBP": 2,
+    "EUR": 2,
+    "CAD": 2,
+    "INR": 2,
+    "NZD": 2,
+    "KRW": 0,
+}
+
+ROUNDING = ROUND_HALF_EVEN  # banker's rounding: no drift when many conversions are summed
+
+
+def exponent(currency: str) -> int:
+    try:
+        return EXPONENTS[currency]
+    except KeyError:
+        raise UnknownCurrency(currency) from None
+
+
+def check_currency(currency: str) -> str:
+    exponent(currency)
+    return currency
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Money:
+    """An exact amount: `minor` units of `currency`."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.minor, int) or isinstance(self.minor, bool):
+            raise InvalidAmount(f"{self.minor!r} is not a whole number of minor units")
+        check_currency(self.currency)
+
+    # construction -------------------------------------------------------------------------
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str) -> Money:
+        """An amount written in major units ("1250.50", PHP). More decimals than the currency
+        has are refused rather than silently rounded: a price is what the officer wrote."""
+        exp = exponent(currency)
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            raise InvalidAmount(f"{amount!r} is not a number") from None
+        if not value.is_finite():
+            raise InvalidAmount(f"{amount!r} is not a finite number")
+        scaled = value.scaleb(exp)
+        if scaled != scaled.to_integral_value():
+            raise InvalidAmount(
+                f"{amount} {currency} has more than {exp} decimal place(s); "
+                f"{currency} is counted in units of {Decimal(1).scaleb(-exp)}"
+            )
+        return cls(int(scaled), currency)
+
+    @classmethod
+    def parse(cls, text: str) -> Money:
+        """'1250.50 PHP' or 'PHP 1250.50'."""
+        parts = text.replace(",", "").split()
+        if len(parts) != 2:
+            raise InvalidAmount(f"{text!r}: write an amount and a currency, e.g. '1250.50 PHP'")
+        a, b = parts
+        if a.isalpha():
+            a, b = b, a
+        return cls.of(a, b.upper())
+
+    # views --------------------------------------------------------------------------------
+    @property
+    def amount(self) -> Decimal:
+        return Decimal(self.minor).scaleb(-exponent(self.currency))
+
+    def __str__(self) -> str:
+        exp = exponent(self.currency)
+        return f"{self.amount:,.{exp}f} {self.currency}"
+
+    # arithmetic ---------------------------------------------------------------------------
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor < other.minor
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor <= other.minor
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor > other.minor
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor >= other.minor
+
+    def is_zero(self) -> bool:
+        return self.minor == 0
+
+    def times(self, quantity: Decimal | int | str) -> Money:
+        """Unit price times a quantity, rounded once to the minor unit."""
+        with localcontext() as ctx:
+            ctx.prec = 60
+            exact = Decimal(self.minor) * Decimal(str(quantity))
+            return Money(int(exact.to_integral_value(rounding=ROUNDING)), self.currency)
+
+    def convert(self, rate: Decimal | str, to: str) -> Money:
+        """This amount in `to`, where `rate` is units of `to` per one unit of this currency."""
+        with localcontext() as ctx:
+            ctx.prec = 60
+            major = self.amount * Decimal(str(rate))
+            scaled = major.scaleb(exponent(to))
+            return Money(int(scaled.to_integral_value(rounding=ROUNDING)), to)
+
+    def allocate(self, weights: Sequence[int | Decimal]) -> list[Money]:
+        """Split into parts proportional to `weights`; the parts always sum to the whole
+        (largest-remainder method), so allocation never creates or loses a minor unit."""
+        if not weights or any(Decimal(str(w)) < 0 for w in weights):
+            raise InvalidAmount("allocation needs at least one weight and no negative weight")
+        total = sum(Decimal(str(w)) for w in weights)
+        if total == 0:
+            raise InvalidAmount("allocation weights sum to zero")
+        with localcontext() as ctx:
+            ctx.prec = 60
+            exact = [Decimal(self.minor) * Decimal(str(w)) / total for w in weights]
+            floors = [int(e.to_integral_value(rounding="ROUND_FLOOR")) for e in exact]
+            rest = self.minor - sum(floors)
+            order = sorted(range(len(weights)), key=lambda i: exact[i] - floors[i], reverse=True)
+            for i in order[:rest]:
+                floors[i] += 1
+        return [Money(m, self.currency) for m in floors]
+
+
+def total(amounts: Sequence[Money], currency: str) -> Money:
+    result = Money.zero(currency)
+    for a in amounts:
+        result = result + a
+    return result
+
+
+def parse_rate(text: str | Decimal) -> Decimal:
+    try:
+        rate = Decimal(str(text))
+    except InvalidOperation:
+        raise InvalidAmount(f"rate {text!r} is not a number") from None
+    if not rate.is_finite() or rate <= 0:
+        raise InvalidAmount(f"rate {text!r} must be a positive number")
+    return rate

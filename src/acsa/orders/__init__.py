@@ -1,0 +1,1 @@
+"""Orders: from request to acceptance, delivery, receipt, settlement and closing."""

@@ -1,0 +1,596 @@
+"""Order use cases: load -> decide (domain.py, agreement rules) -> persist -> ledger + audit.
+
+Every function takes the caller's session and flushes; the adapter commits. Each refusal is a
+named error raised before anything is written, so a refused command changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from acsa import errors, money, units
+from acsa.activities import service as activities
+from acsa.agreements import service as agreements
+from acsa.agreements.domain import Agreement
+from acsa.audit import service as audit
+from acsa.audit.chain import content_hash
+from acsa.db.base import utcnow
+from acsa.ledger import domain as books
+from acsa.ledger import service as ledger
+from acsa.orders import domain
+from acsa.orders.domain import State
+from acsa.orders.models import (
+    Delivery,
+    DeliveryLine,
+    Document,
+    Order,
+    OrderCounter,
+    OrderLine,
+    Receipt,
+    ReceiptLine,
+)
+from acsa.parties import service as parties
+from acsa.parties.domain import Role, check_authority, check_separation, check_value_limit
+from acsa.parties.models import Official, Unit
+from acsa.rates import service as rates
+from acsa.settlement import service as settlement
+
+MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LineInput:
+    category: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: money.Money
+    method: str
+    stock_number: str = ""
+
+
+@dataclass
+class Outcome:
+    order: Order
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- reading -------------------------------------------------------------------------------
+def get_order(session: Session, number: str, *, for_update: bool = False) -> Order:
+    stmt = select(Order).where(Order.number == number)
+    if for_update:
+        stmt = stmt.with_for_update()
+    order = session.scalar(stmt)
+    if order is None:
+        raise errors.NotFound(f"no order {number!r}", field="number",
+                              hint="List orders with `acsa orders list`.")
+    return order
+
+
+def list_orders(session: Session, *, agreement: str | None = None, state: str | None = None,
+                activity: str | None = None, party: str | None = None,
+                overdue: bool | None = None, limit: int | None = None) -> list[Order]:
+    stmt = select(Order).order_by(Order.number)
+    if agreement:
+        stmt = stmt.where(Order.agreement_code == agreement.upper())
+    if state:
+        stmt = stmt.where(Order.state == state)
+    if activity:
+        stmt = stmt.where(Order.activity_id == activities.get_activity(session, activity).id)
+    if party:
+        p = party.upper()
+        stmt = stmt.where((Order.requesting_party == p) | (Order.supplying_party == p))
+    if overdue is not None:
+        stmt = stmt.where(Order.overdue.is_(overdue))
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def total(order: Order) -> money.Money:
+    return money.total([money.Money(ln.unit_price_minor, ln.currency).times(ln.quantity)
+                        for ln in order.lines], order.currency)
+
+
+def snapshot(session: Session, order: Order) -> dict[str, Any]:
+    """Every data element of the order as plain values: what is hashed, signed and shown."""
+    def code(model: type[Official] | type[Unit], ident: int | None) -> str | None:
+        return session.get(model, ident).code if ident else None  # type: ignore[union-attr]
+
+    activity = session.get(activities.Activity, order.activity_id)
+    return {
+        "number": order.number, "agreement": order.agreement_code,
+        "agreement_version": order.agreement_version,
+        "implementing_arrangement": order.implementing_arrangement,
+        "activity": activity.code if activity else None, "fiscal_year": order.fiscal_year,
+        "order_on": order.order_on.isoformat(), "state": order.state,
+        "requesting_party": order.requesting_party, "supplying_party": order.supplying_party,
+        "requesting_unit": code(Unit, order.requesting_unit_id),
+        "supplying_unit": code(Unit, order.supplying_unit_id),
+        "currency": order.currency, "delivery_place": order.delivery_place,
+        "delivery_on": order.delivery_on.isoformat() if order.delivery_on else None,
+        "fund_citation": order.fund_citation, "billing_address": order.billing_address,
+        "requester_poc": order.requester_poc, "supplier_poc": order.supplier_poc,
+        "requested_by": code(Official, order.requested_by_id),
+        "accepted_by": code(Official, order.accepted_by_id),
+        "total_minor": total(order).minor if order.lines else None,
+        "lines": [{
+            "line_no": ln.line_no, "category": ln.category, "kind": ln.kind,
+            "description": ln.description, "stock_number": ln.stock_number,
+            "quantity": format(ln.quantity, "f"), "unit": ln.unit,
+            "unit_price": str(money.Money(ln.unit_price_minor, ln.currency).amount),
+            "unit_price_minor": ln.unit_price_minor,
+            "currency": ln.currency, "method": ln.method} for ln in order.lines],
+        "deliveries": [{
+            "id": d.id, "delivered_on": d.delivered_on.isoformat(),
+            "delivered_by": code(Official, d.delivered_by_id), "document": d.document_sha256,
+            "lines": {str(_line_no(order, x.line_id)): format(x.quantity, "f") for x in d.lines},
+            "receipt_id": d.receipt_id} for d in order.deliveries],
+        "receipts": [{
+            "id": r.id, "received_on": r.received_on.isoformat(),
+            "received_by": code(Official, r.received_by_id),
+            "lines": [{"line_no": _line_no(order, x.line_id), "delivered": format(x.delivered, "f"),
+                       "received": format(x.received, "f"), "damaged": format(x.damaged, "f"),
+                       "discrepancy": x.discrepancy, "reason": x.reason} for x in r.lines]}
+            for r in order.receipts],
+        "dispute_reason": order.dispute_reason, "cancel_reason": order.cancel_reason,
+    }
+
+
+def _line_no(order: Order, line_id: int) -> int:
+    return next(ln.line_no for ln in order.lines if ln.id == line_id)
+
+
+def _rehash(session: Session, order: Order) -> str:
+    session.flush()
+    session.refresh(order)
+    order.content_hash = content_hash(snapshot(session, order))
+    return order.content_hash
+
+
+def _event(session: Session, order: Order, *, actor: Official | None, action: str,
+           payload: dict[str, Any]) -> None:
+    h = _rehash(session, order)
+    session.flush()
+    audit.append(session, party=actor.party_code if actor else "", action=f"order.{action}",
+                 actor=actor.code if actor else "system", subject=order.number, order_hash=h,
+                 payload=payload)
+
+
+def _actor(session: Session, code: str, roles: set[Role], party: str, on: dt.date,
+           action: str) -> Official:
+    official = parties.get_official(session, code)
+    check_authority(official_code=official.code, official_role=official.role,
+                    official_party=official.party_code, valid_from=official.valid_from,
+                    valid_to=official.valid_to, roles=roles, party=party, on=on, action=action)
+    return official
+
+
+def _check_limit(session: Session, agreement: Agreement, official: Official, order: Order,
+                 on: dt.date) -> None:
+    if official.limit_minor is None or official.limit_currency is None:
+        return
+    limit = money.Money(official.limit_minor, official.limit_currency)
+    value, note = total(order), ""
+    if value.currency != limit.currency:
+        conv = rates.conversion(session, agreement, value.currency, limit.currency, order.order_on)
+        note = f" = {conv.apply(value, limit.currency)} at {conv.note}"
+        value = conv.apply(value, limit.currency)
+    check_value_limit(official_code=official.code, limit=limit, value=value, rate_note=note)
+
+
+def _check_version(order: Order, expected: int | None) -> None:
+    if expected is not None and expected != order.version:
+        raise errors.StaleVersion(
+            f"order {order.number} is at version {order.version}, not {expected}")
+
+
+# --- creating and editing ------------------------------------------------------------------
+def _build_lines(agreement: Agreement, activity_type: str, currency: str,
+                 lines: list[LineInput]) -> list[OrderLine]:
+    if not lines:
+        raise errors.InvalidInput("an order needs at least one line", field="lines",
+                                  hint="Add a line with --line.")
+    built = []
+    for i, ln in enumerate(lines, start=1):
+        try:
+            kind = agreement.check_category(ln.category, activity_type)
+            method = agreement.check_method(kind, ln.method)
+            units.check_unit(ln.unit)
+            qty = units.parse_quantity(ln.quantity)
+        except errors.AcsaError as e:
+            e.message = f"line {i}: {e.message}"
+            e.args = (e.message,)
+            e.field = f"lines[{i}].{e.field or 'line'}"
+            raise
+        if ln.unit_price.currency != currency:
+            raise errors.CurrencyMismatch(ln.unit_price.currency, currency)
+        if ln.unit_price.minor < 0:
+            raise errors.InvalidAmount(f"line {i}: a unit price cannot be negative",
+                                       field=f"lines[{i}].unit_price")
+        if not ln.description.strip():
+            raise errors.InvalidInput(f"line {i}: a line needs a description",
+                                      field=f"lines[{i}].description")
+        built.append(OrderLine(line_no=i, category=ln.category, kind=kind.value,
+                               description=ln.description.strip(),
+                               stock_number=ln.stock_number.strip(), quantity=qty, unit=ln.unit,
+                               unit_price_minor=ln.unit_price.minor, currency=currency,
+                               method=method.value))
+    return built
+
+
+def _next_number(session: Session, agreement: Agreement, party: str, fy: int) -> str:
+    counter = session.scalar(select(OrderCounter).where(
+        OrderCounter.agreement_code == agreement.code, OrderCounter.party_code == party,
+        OrderCounter.fiscal_year == fy).with_for_update())
+    if counter is None:
+        counter = OrderCounter(agreement_code=agreement.code, party_code=party, fiscal_year=fy,
+                               last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return domain.order_number(agreement.code, party, fy, counter.last)
+
+
+def create_order(session: Session, *, agreement_code: str, activity_code: str, by: str,
+                 order_on: dt.date, lines: list[LineInput], currency: str | None = None,
+                 delivery_place: str = "", delivery_on: dt.date | None = None,
+                 fund_citation: str = "", billing_address: str | None = None,
+                 requester_poc: str = "", supplier_poc: str = "",
+                 requesting_unit: str | None = None, supplying_unit: str | None = None,
+                 implementing_arrangement: str = "", notes: str = "") -> Order:
+    agreement = agreements.get(session, agreement_code)
+    activity = activities.get_activity(session, activity_code)
+    creator = parties.get_official(session, by)
+    requesting = creator.party_code
+    supplying = agreement.other_party(requesting)
+    _actor(session, by, {Role.REQUESTING}, requesting, order_on, "create an order")
+    agreement.check_in_force(order_on)
+    if agreement.code not in {a.code for a in activity.agreements}:
+        raise errors.ActivityNotCovered(
+            f"activity {activity.code} does not run under {agreement.code}", field="activity",
+            hint=f"It runs under {', '.join(a.code for a in activity.agreements)}.")
+    agreement.check_activity_type(activity.type)
+    currency = money.check_currency((currency or parties.get_party(session, supplying).currency)
+                                    .upper())
+    built = _build_lines(agreement, activity.type, currency, lines)
+    r_unit = parties.get_unit(session, requesting_unit) if requesting_unit else None
+    s_unit = parties.get_unit(session, supplying_unit) if supplying_unit else None
+    if r_unit and r_unit.party_code != requesting:
+        raise errors.WrongParty(f"unit {r_unit.code} belongs to {r_unit.party_code}, not "
+                                f"{requesting}", field="requesting_unit")
+    if s_unit and s_unit.party_code != supplying:
+        raise errors.WrongParty(f"unit {s_unit.code} belongs to {s_unit.party_code}, not "
+                                f"{supplying}", field="supplying_unit")
+    if billing_address is None:
+        billing_address = (r_unit.address if r_unit and r_unit.address
+                           else parties.get_party(session, requesting).billing_address)
+    fy = agreement.fiscal_year(requesting, order_on)
+    order = Order(
+        number=_next_number(session, agreement, requesting, fy), agreement_code=agreement.code,
+        agreement_version=agreement.version, implementing_arrangement=implementing_arrangement,
+        activity_id=activity.id, fiscal_year=fy, requesting_party=requesting,
+        supplying_party=supplying, requesting_unit_id=r_unit.id if r_unit else None,
+        supplying_unit_id=s_unit.id if s_unit else None, order_on=order_on, currency=currency,
+        delivery_place=delivery_place, delivery_on=delivery_on, fund_citation=fund_citation,
+        billing_address=billing_address, requester_poc=requester_poc, supplier_poc=supplier_poc,
+        notes=notes, state=State.DRAFT.value, created_by_id=creator.id, lines=built)
+    session.add(order)
+    session.flush()
+    _event(session, order, actor=creator, action="created",
+           payload={"lines": len(built), "total": str(total(order))})
+    return order
+
+
+EDITABLE = {"delivery_place", "delivery_on", "fund_citation", "billing_address",
+            "requester_poc", "supplier_poc", "implementing_arrangement", "notes"}
+
+
+def edit_order(session: Session, *, number: str, by: str, on: dt.date,
+               changes: dict[str, Any], lines: list[LineInput] | None = None,
+               requesting_unit: str | None = None, supplying_unit: str | None = None,
+               expected_version: int | None = None) -> Order:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "edit", number)
+    official = _actor(session, by, {Role.REQUESTING}, order.requesting_party, on, "edit an order")
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise errors.InvalidInput(f"cannot edit {', '.join(sorted(unknown))}", field=min(unknown))
+    for key, value in changes.items():
+        setattr(order, key, value)
+    if requesting_unit:
+        unit = parties.get_unit(session, requesting_unit)
+        if unit.party_code != order.requesting_party:
+            raise errors.WrongParty(f"unit {unit.code} is not a unit of {order.requesting_party}",
+                                    field="requesting_unit")
+        order.requesting_unit_id = unit.id
+    if supplying_unit:
+        unit = parties.get_unit(session, supplying_unit)
+        if unit.party_code != order.supplying_party:
+            raise errors.WrongParty(f"unit {unit.code} is not a unit of {order.supplying_party}",
+                                    field="supplying_unit")
+        order.supplying_unit_id = unit.id
+    if lines is not None:
+        agreement = agreements.get(session, order.agreement_code)
+        activity = session.get(activities.Activity, order.activity_id)
+        assert activity is not None
+        new = _build_lines(agreement, activity.type, order.currency, lines)
+        for old in list(order.lines):
+            session.delete(old)
+        session.flush()
+        order.lines = new
+    _event(session, order, actor=official, action="edited",
+           payload={"fields": sorted(changes), "lines_replaced": lines is not None})
+    return order
+
+
+# --- the signatures ------------------------------------------------------------------------
+def request_order(session: Session, *, number: str, by: str, on: dt.date,
+                  expected_version: int | None = None) -> Order:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "request", number)
+    agreement = agreements.get(session, order.agreement_code)
+    official = _actor(session, by, {Role.REQUESTING}, order.requesting_party, on,
+                      "request an order")
+    agreement.check_in_force(on)
+    _check_limit(session, agreement, official, order, on)
+    snap = snapshot(session, order)
+    domain.check_complete(snap, "request")
+    order.state = State.REQUESTED.value
+    order.requested_by_id, order.requested_at = official.id, utcnow()
+    order.requested_hash = content_hash({k: v for k, v in snap.items() if k != "state"})
+    _event(session, order, actor=official, action="requested",
+           payload={"on": on, "signed_hash": order.requested_hash})
+    return order
+
+
+def accept_order(session: Session, *, number: str, by: str, on: dt.date,
+                 supplier_poc: str | None = None, supplying_unit: str | None = None,
+                 expected_version: int | None = None) -> Outcome:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "accept", number)
+    agreement = agreements.get(session, order.agreement_code)
+    official = _actor(session, by, {Role.APPROVING}, order.supplying_party, on,
+                      "accept an order")
+    requester = session.get(Official, order.requested_by_id)
+    check_separation(first_person=requester.person if requester else None,
+                     second_person=official.person, first_act="requested",
+                     second_act="accept", number=number)
+    agreement.check_in_force(on)
+    _check_limit(session, agreement, official, order, on)
+    if supplier_poc:
+        order.supplier_poc = supplier_poc
+    if supplying_unit:
+        unit = parties.get_unit(session, supplying_unit)
+        if unit.party_code != order.supplying_party:
+            raise errors.WrongParty(f"unit {unit.code} is not a unit of {order.supplying_party}",
+                                    field="supplying_unit")
+        order.supplying_unit_id = unit.id
+    order.accepted_by_id = official.id
+    session.flush()
+    session.refresh(order)
+    try:
+        domain.check_complete(snapshot(session, order), "accept")
+        warnings = settlement.check_ceilings(session, agreement, order, on)
+    except errors.AcsaError:
+        order.accepted_by_id = None
+        raise
+    order.state = State.ACCEPTED.value
+    order.accepted_at = utcnow()
+    order.accepted_hash = content_hash(
+        {k: v for k, v in snapshot(session, order).items() if k != "state"})
+    _event(session, order, actor=official, action="accepted",
+           payload={"on": on, "signed_hash": order.accepted_hash, "warnings": warnings})
+    return Outcome(order, warnings)
+
+
+# --- delivery and receipt ------------------------------------------------------------------
+def store_document(session: Session, *, filename: str, content: bytes,
+                   content_type: str = "application/octet-stream") -> Document:
+    if not content:
+        raise errors.InvalidInput(f"source document {filename!r} is empty", field="document")
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise errors.InvalidInput(
+            f"source document {filename!r} is {len(content):,} bytes; the limit is "
+            f"{MAX_DOCUMENT_BYTES:,}", field="document")
+    sha = hashlib.sha256(content).hexdigest()
+    doc = session.get(Document, sha)
+    if doc is None:
+        doc = Document(sha256=sha, filename=filename, content_type=content_type,
+                       size=len(content), content=content, stored_at=utcnow())
+        session.add(doc)
+        session.flush()
+    return doc
+
+
+def _progress(order: Order) -> dict[int, domain.LineProgress]:
+    by_id = {ln.id: domain.LineProgress(ordered=ln.quantity) for ln in order.lines}
+    for d in order.deliveries:
+        for x in d.lines:
+            by_id[x.line_id].delivered += x.quantity
+            by_id[x.line_id].documents += 1
+    for r in order.receipts:
+        for x in r.lines:
+            by_id[x.line_id].received += x.received
+    return {ln.line_no: by_id[ln.id] for ln in order.lines}
+
+
+def record_delivery(session: Session, *, number: str, by: str, on: dt.date,
+                    quantities: dict[int, Decimal], document_name: str, document: bytes,
+                    content_type: str = "application/octet-stream", note: str = "",
+                    expected_version: int | None = None) -> Delivery:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "deliver", number)
+    official = _actor(session, by, {Role.SUPPLYING}, order.supplying_party, on,
+                      "record a delivery")
+    if on < order.order_on:
+        raise errors.InvalidInput(f"delivery date {on} is before the order date {order.order_on}",
+                                  field="on")
+    quantities = {n: units.parse_quantity(q, field=f"line {n} quantity")
+                  for n, q in quantities.items()}
+    domain.check_delivery(number, _progress(order), quantities, over_allowed=False)
+    doc = store_document(session, filename=document_name, content=document,
+                         content_type=content_type)
+    line_by_no = {ln.line_no: ln for ln in order.lines}
+    delivery = Delivery(order_id=order.id, delivered_on=on, delivered_by_id=official.id,
+                        document_sha256=doc.sha256, note=note,
+                        lines=[DeliveryLine(line_id=line_by_no[n].id, quantity=q)
+                               for n, q in sorted(quantities.items())])
+    session.add(delivery)
+    order.state = State.DELIVERED.value
+    session.flush()
+    agreement = agreements.get(session, order.agreement_code)
+    activity_id = order.activity_id
+    for n, q in sorted(quantities.items()):
+        ln = line_by_no[n]
+        value = money.Money(ln.unit_price_minor, ln.currency).times(q)
+        ledger.post(session, agreement=agreement, kind="delivery", posted_on=on,
+                    postings=books.transfer(order.supplying_party, order.requesting_party,
+                                            books.UNRECEIPTED, books.PROVIDED,
+                                            (value.currency, value.minor)),
+                    memo=f"{number} line {n}: delivered {q} {ln.unit}", order_id=order.id,
+                    activity_id=activity_id, category=ln.category, line_kind=ln.kind)
+    _event(session, order, actor=official, action="delivered",
+           payload={"on": on, "lines": {str(n): format(q, "f") for n, q in quantities.items()},
+                    "document": doc.sha256, "document_name": document_name})
+    return delivery
+
+
+def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
+                   lines: dict[int, domain.ReceiptLineInput], note: str = "",
+                   expected_version: int | None = None) -> Receipt:
+    """Receive every delivery not yet received; the claims exist from this moment."""
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "receive", number)
+    official = _actor(session, by, {Role.RECEIVING}, order.requesting_party, on,
+                      "receive a delivery")
+    pending = [d for d in order.deliveries if d.receipt_id is None]
+    if on < max(d.delivered_on for d in pending):
+        raise errors.InvalidInput("a receipt cannot be dated before the delivery it receives",
+                                  field="on")
+    line_by_no = {ln.line_no: ln for ln in order.lines}
+    delivered: dict[int, Decimal] = {}
+    for d in pending:
+        for x in d.lines:
+            n = _line_no(order, x.line_id)
+            delivered[n] = delivered.get(n, Decimal(0)) + x.quantity
+    decisions = domain.decide_receipt(delivered, lines)
+    receipt = Receipt(order_id=order.id, received_on=on, received_by_id=official.id, note=note,
+                      lines=[ReceiptLine(line_id=line_by_no[n].id, delivered=d.delivered,
+                                         received=d.received, damaged=d.damaged,
+                                         discrepancy=d.discrepancy, reason=d.reason)
+                             for n, d in sorted(decisions.items())])
+    session.add(receipt)
+    session.flush()
+    for d in pending:
+        d.receipt_id = receipt.id
+    order.state = State.RECEIVED.value
+    session.flush()
+    agreement = agreements.get(session, order.agreement_code)
+    claims = settlement.create_claims(
+        session, agreement=agreement, order=order, receipt=receipt,
+        delivered_on=min(d.delivered_on for d in pending),
+        billable={line_by_no[n]: (d.delivered, d.billable) for n, d in decisions.items()})
+    _event(session, order, actor=official, action="received",
+           payload={"on": on, "claims": [c.number for c in claims],
+                    "lines": {str(n): {"delivered": format(d.delivered, "f"),
+                                       "received": format(d.received, "f"),
+                                       "damaged": format(d.damaged, "f"),
+                                       "discrepancy": d.discrepancy, "reason": d.reason}
+                              for n, d in decisions.items()}})
+    settlement.refresh_order_state(session, order)
+    return receipt
+
+
+# --- the other ends ------------------------------------------------------------------------
+def cancel_order(session: Session, *, number: str, by: str, on: dt.date, reason: str,
+                 expected_version: int | None = None) -> Order:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "cancel", number)
+    if order.deliveries:
+        raise errors.InvalidTransition(f"order {number} has deliveries and cannot be cancelled",
+                                       hint="Dispute it instead.")
+    official = parties.get_official(session, by)
+    party = order.requesting_party if official.party_code == order.requesting_party \
+        else order.supplying_party
+    _actor(session, by, {Role.REQUESTING, Role.APPROVING}, party, on, "cancel an order")
+    if not reason.strip():
+        raise errors.InvalidInput("a cancellation needs a reason", field="reason")
+    order.state, order.cancel_reason = State.CANCELLED.value, reason.strip()
+    _event(session, order, actor=official, action="cancelled", payload={"on": on,
+                                                                         "reason": reason})
+    return order
+
+
+def dispute_order(session: Session, *, number: str, by: str, on: dt.date, reason: str,
+                  expected_version: int | None = None) -> Order:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "dispute", number)
+    official = parties.get_official(session, by)
+    party = official.party_code
+    if party not in (order.requesting_party, order.supplying_party):
+        raise errors.WrongParty(f"{official.code} is not an official of either party to {number}",
+                                field="by")
+    _actor(session, by, {Role.REQUESTING, Role.APPROVING, Role.SUPPLYING, Role.RECEIVING,
+                         Role.FINANCE}, party, on, "dispute an order")
+    if not reason.strip():
+        raise errors.InvalidInput("a dispute needs a reason", field="reason")
+    order.state_before_dispute, order.state = order.state, State.DISPUTED.value
+    order.dispute_reason = reason.strip()
+    _event(session, order, actor=official, action="disputed", payload={"on": on,
+                                                                        "reason": reason})
+    return order
+
+
+def resolve_dispute(session: Session, *, number: str, by: str, on: dt.date, resolution: str,
+                    expected_version: int | None = None) -> Order:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    domain.check_transition(order.state, "resolve", number)
+    official = parties.get_official(session, by)
+    party = official.party_code
+    if party not in (order.requesting_party, order.supplying_party):
+        raise errors.WrongParty(f"{official.code} is not an official of either party", field="by")
+    _actor(session, by, {Role.APPROVING, Role.FINANCE}, party, on, "resolve a dispute")
+    if not resolution.strip():
+        raise errors.InvalidInput("a resolution needs its terms", field="resolution")
+    order.state = order.state_before_dispute or State.REQUESTED.value
+    order.state_before_dispute = None
+    _event(session, order, actor=official, action="dispute_resolved",
+           payload={"on": on, "resolution": resolution, "dispute": order.dispute_reason})
+    settlement.refresh_order_state(session, order)
+    return order
+
+
+def close_order(session: Session, *, number: str, by: str, on: dt.date,
+                expected_version: int | None = None) -> Order:
+    order = get_order(session, number, for_update=True)
+    _check_version(order, expected_version)
+    official = parties.get_official(session, by)
+    party = order.supplying_party if official.party_code == order.supplying_party \
+        else order.requesting_party
+    if order.state == State.CLOSED.value:
+        domain.check_transition(order.state, "close", number)
+    _actor(session, by, {Role.FINANCE}, party, on, "close an order")
+    open_claims = settlement.open_claim_numbers(session, order)
+    unreceived = sum(1 for d in order.deliveries if d.receipt_id is None)
+    domain.check_close(number, _progress(order), unreceived, open_claims)
+    domain.check_transition(order.state, "close", number)
+    order.state, order.closed_by_id, order.closed_at = State.CLOSED.value, official.id, utcnow()
+    _event(session, order, actor=official, action="closed", payload={"on": on})
+    return order
+

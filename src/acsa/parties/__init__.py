@@ -1,0 +1,1 @@
+"""Parties (the nations' forces), their units and their authorised officials."""

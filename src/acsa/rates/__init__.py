@@ -1,0 +1,1 @@
+"""Exchange rates: every conversion names the rate it used."""

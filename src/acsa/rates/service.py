@@ -1,0 +1,114 @@
+"""Recording exchange rates and choosing the one an agreement's rate policy prescribes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from acsa import errors, money
+from acsa.agreements.domain import Agreement
+from acsa.audit import service as audit
+from acsa.db.base import utcnow
+from acsa.rates.models import Rate
+
+KINDS = ("agreement_fy", "market")
+
+
+def add_rate(session: Session, *, base: str, quote: str, rate: str, on: dt.date, source: str,
+             kind: str = "market", agreement: Agreement | None = None,
+             recorded_by: str = "admin") -> Rate:
+    base, quote = money.check_currency(base.upper()), money.check_currency(quote.upper())
+    if base == quote:
+        raise errors.InvalidInput("a rate needs two different currencies", field="quote")
+    value = money.parse_rate(rate)
+    if kind not in KINDS:
+        raise errors.InvalidInput(f"unknown rate kind {kind!r}", field="kind",
+                                  hint="Use agreement_fy (fixed for a fiscal year) or market.")
+    if not source.strip():
+        raise errors.InvalidInput("every rate needs its source", field="source",
+                                  hint="Say where it comes from, e.g. 'MOD FY2026 rate'.")
+    fiscal_year = None
+    if kind == "agreement_fy":
+        if agreement is None:
+            raise errors.InvalidInput("an agreement fiscal-year rate needs --agreement",
+                                      field="agreement")
+        if agreement.rates.policy != "fixed_fiscal_year" or not agreement.rates.fiscal_year_party:
+            raise errors.InvalidInput(
+                f"{agreement.code} converts at the rate on the date, not a fixed FY rate",
+                field="kind", hint="Record it as --kind market.")
+        fiscal_year = agreement.fiscal_year(agreement.rates.fiscal_year_party, on)
+        first, _ = agreement.fiscal_years[agreement.rates.fiscal_year_party].bounds(fiscal_year)
+        on = first
+        clash = session.scalar(select(Rate).where(
+            Rate.kind == kind, Rate.agreement_code == agreement.code,
+            Rate.fiscal_year == fiscal_year,
+            or_(and_(Rate.base == base, Rate.quote == quote),
+                and_(Rate.base == quote, Rate.quote == base))))
+        if clash:
+            raise errors.AlreadyExists(
+                f"{agreement.code} already has a FY{fiscal_year} rate for {base}/{quote} "
+                f"({clash.rate}); fixed rates do not change within a fiscal year", field="rate")
+    row = Rate(base=base, quote=quote, rate=format(value, "f"), effective_on=on, kind=kind,
+               agreement_code=agreement.code if agreement else None, fiscal_year=fiscal_year,
+               source=source.strip(), recorded_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit.append(session, party="", actor=recorded_by, action="rate.added",
+                 subject=f"rate:{row.id}",
+                 payload={"base": base, "quote": quote, "rate": row.rate, "on": on, "kind": kind,
+                          "agreement": row.agreement_code, "fiscal_year": fiscal_year,
+                          "source": row.source})
+    return row
+
+
+def list_rates(session: Session, base: str | None = None) -> list[Rate]:
+    stmt = select(Rate).order_by(Rate.effective_on, Rate.base, Rate.quote)
+    if base:
+        stmt = stmt.where(or_(Rate.base == base.upper(), Rate.quote == base.upper()))
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Conversion:
+    rate: Decimal  # units of `quote` per one unit of `base`
+    rate_id: int | None
+    note: str
+
+    def apply(self, amount: money.Money, to: str) -> money.Money:
+        return amount.convert(self.rate, to)
+
+
+def conversion(session: Session, agreement: Agreement, base: str, quote: str,
+               on: dt.date) -> Conversion:
+    """The rate to turn `base` into `quote` on `on` under the agreement's rate policy."""
+    if base == quote:
+        return Conversion(Decimal(1), None, "")
+    pair = or_(and_(Rate.base == base, Rate.quote == quote),
+               and_(Rate.base == quote, Rate.quote == base))
+    if agreement.rates.policy == "fixed_fiscal_year":
+        party = agreement.rates.fiscal_year_party
+        assert party is not None
+        fy = agreement.fiscal_year(party, on)
+        stmt = select(Rate).where(pair, Rate.kind == "agreement_fy",
+                                  Rate.agreement_code == agreement.code, Rate.fiscal_year == fy)
+        wanted = f"the {agreement.code} FY{fy} ({party}) rate for {base}/{quote}"
+        hint = (f"Record it with `acsa rates add {base} {quote} RATE --kind agreement_fy "
+                f"--agreement {agreement.code} --on {on} --source ...`.")
+    else:
+        stmt = (select(Rate).where(pair, Rate.kind == "market", Rate.effective_on <= on)
+                .order_by(Rate.effective_on.desc(), Rate.id.desc()))
+        wanted = f"a market rate for {base}/{quote} on or before {on}"
+        hint = f"Record it with `acsa rates add {base} {quote} RATE --on {on} --source ...`."
+    row = session.scalars(stmt.limit(1)).first()
+    if row is None:
+        raise errors.RateMissing(f"no exchange rate: {agreement.code} needs {wanted}", hint=hint,
+                                 field="rate")
+    value = Decimal(row.rate)
+    if row.base != base:
+        value = Decimal(1) / value
+    note = f"{row.base}/{row.quote} {row.rate} ({row.kind}, {row.effective_on}, {row.source})"
+    return Conversion(value, row.id, note)

@@ -1,0 +1,1 @@
+"""Settlement: claims created at receipt and everything that discharges them."""

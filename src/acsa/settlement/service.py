@@ -1,0 +1,618 @@
+"""Claims and their settlement: bills and in-kind obligations created at receipt, payments,
+returns in kind, equal-value exchanges, offsets, deadlines and the conversion of an overdue
+return into a cash debt. Each posts to both parties' books and appends an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from acsa import errors, money, units
+from acsa.agreements import service as agreements
+from acsa.agreements.domain import Agreement
+from acsa.audit import service as audit
+from acsa.audit.chain import content_hash
+from acsa.db.base import utcnow
+from acsa.ledger import domain as books
+from acsa.ledger import service as ledger
+from acsa.orders.domain import State, add_months
+from acsa.orders.models import Order, OrderLine, Receipt
+from acsa.parties import service as parties
+from acsa.parties.domain import Role, check_authority, check_separation
+from acsa.parties.models import Official
+from acsa.rates import service as rates
+from acsa.settlement.models import Claim, Offset, OffsetItem, SettlementRecord
+
+
+# --- claims --------------------------------------------------------------------------------
+def kind_commodity(line: OrderLine) -> str:
+    ident = line.stock_number or line.description
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ident).strip("-").upper()[:40]
+    return f"RIK:{line.category.upper()}:{slug}[{line.unit}]"
+
+
+def create_claims(session: Session, *, agreement: Agreement, order: Order, receipt: Receipt,
+                  delivered_on: dt.date,
+                  billable: dict[OrderLine, tuple[Decimal, Decimal]]) -> list[Claim]:
+    """The claims of one receipt: one cash bill for the cash lines, one RIK or EVE obligation
+    per in-kind line. Posts the receipt to both books: the supplier's delivered value moves to
+    a receivable, the requester records the support received and the payable."""
+    creditor, debtor = order.supplying_party, order.requesting_party
+    existing = session.scalar(select(func.count()).select_from(Claim)
+                              .where(Claim.order_id == order.id)) or 0
+    claims: list[Claim] = []
+    cash_total = money.Money.zero(order.currency)
+    cash_lines: list[tuple[OrderLine, Decimal, Decimal]] = []
+    s = agreement.settlement
+    for line, (delivered, good) in sorted(billable.items(), key=lambda kv: kv[0].line_no):
+        price = money.Money(line.unit_price_minor, line.currency)
+        if line.method == "cash":
+            cash_total = cash_total + price.times(good)
+            cash_lines.append((line, delivered, good))
+            continue
+        if good <= 0:
+            _post_unbilled(session, agreement, order, line, delivered, good, receipt.received_on)
+            continue
+        existing += 1
+        claim = Claim(
+            number=f"{order.number}-C{existing}", order_id=order.id, receipt_id=receipt.id,
+            line_id=line.id, agreement_code=agreement.code, method=line.method,
+            creditor_party=creditor, debtor_party=debtor, currency=order.currency,
+            amount_minor=price.times(good).minor,
+            quantity=good if line.method == "rik" else None,
+            unit=line.unit if line.method == "rik" else None, item=line.description,
+            category=line.category, stock_number=line.stock_number,
+            commodity=kind_commodity(line) if line.method == "rik" else order.currency,
+            delivered_on=delivered_on, issued_on=receipt.received_on,
+            due_on=add_months(delivered_on, s.deadline_months), state="open")
+        session.add(claim)
+        session.flush()
+        _post_claim(session, agreement, order, claim, [(line, delivered, good)],
+                    receipt.received_on)
+        claims.append(claim)
+    if cash_lines:
+        if cash_total.minor > 0:
+            existing += 1
+            claim = Claim(
+                number=f"{order.number}-C{existing}", order_id=order.id, receipt_id=receipt.id,
+                line_id=None, agreement_code=agreement.code, method="cash",
+                creditor_party=creditor, debtor_party=debtor, currency=order.currency,
+                amount_minor=cash_total.minor, item="cash bill",
+                category=cash_lines[0][0].category, commodity=order.currency,
+                delivered_on=delivered_on, issued_on=receipt.received_on,
+                due_on=min(receipt.received_on + dt.timedelta(days=s.days_to_pay),
+                           add_months(delivered_on, s.deadline_months)),
+                state="open")
+            session.add(claim)
+            session.flush()
+            _post_claim(session, agreement, order, claim, cash_lines, receipt.received_on)
+            claims.append(claim)
+        else:
+            for line, delivered, good in cash_lines:
+                _post_unbilled(session, agreement, order, line, delivered, good,
+                               receipt.received_on)
+    for claim in claims:
+        audit.append(session, party=creditor, actor="system", action="claim.issued",
+                     subject=order.number, order_hash=order.content_hash,
+                     payload=claim_view(claim))
+    return claims
+
+
+def _claim_leg(claim: Claim, amount_minor: int | None = None,
+               quantity: Decimal | None = None) -> tuple[str, int]:
+    if claim.method == "rik":
+        return claim.commodity, books.kind_units(quantity if quantity is not None
+                                                 else claim.quantity)
+    return claim.currency, amount_minor if amount_minor is not None else claim.amount_minor
+
+
+def _post_claim(session: Session, agreement: Agreement, order: Order, claim: Claim,
+                lines: list[tuple[OrderLine, Decimal, Decimal]], on: dt.date) -> None:
+    postings: list[books.Posting] = []
+    c, d = claim.creditor_party, claim.debtor_party
+    for line, delivered, good in lines:
+        price = money.Money(line.unit_price_minor, line.currency)
+        shipped, billed = price.times(delivered), price.times(good)
+        # supplier: what was delivered leaves "unreceipted"; the good part becomes receivable
+        postings += books.transfer(c, d, books.PROVIDED, books.UNRECEIPTED,
+                                   (shipped.currency, shipped.minor))
+        if claim.method != "rik":
+            postings += books.transfer(c, d, books.receivable(claim.method), books.PROVIDED,
+                                       (billed.currency, billed.minor))
+            postings += books.transfer(d, c, books.RECEIVED, books.payable(claim.method),
+                                       (billed.currency, billed.minor))
+    if claim.method == "rik":
+        value = (claim.currency, claim.amount_minor)
+        leg = _claim_leg(claim)
+        postings += books.transfer(c, d, books.receivable("rik"), books.PROVIDED, leg, value)
+        postings += books.transfer(d, c, books.RECEIVED, books.payable("rik"), value, leg)
+    line0 = lines[0][0]
+    ledger.post(session, agreement=agreement, kind="claim", posted_on=on, postings=postings,
+                memo=f"{claim.number}: {claim.method} claim of {claim_amount_text(claim)}",
+                order_id=order.id, claim_id=claim.id, activity_id=order.activity_id,
+                category=line0.category, line_kind=line0.kind)
+
+
+def _post_unbilled(session: Session, agreement: Agreement, order: Order, line: OrderLine,
+                   delivered: Decimal, good: Decimal, on: dt.date) -> None:
+    """Nothing billable arrived (all short or damaged): clear the delivered value."""
+    shipped = money.Money(line.unit_price_minor, line.currency).times(delivered)
+    if shipped.minor == 0:
+        return
+    ledger.post(session, agreement=agreement, kind="receipt-nil", posted_on=on,
+                postings=books.transfer(order.supplying_party, order.requesting_party,
+                                        books.PROVIDED, books.UNRECEIPTED,
+                                        (shipped.currency, shipped.minor)),
+                memo=f"{order.number} line {line.line_no}: nothing billable received",
+                order_id=order.id, activity_id=order.activity_id, category=line.category,
+                line_kind=line.kind)
+
+
+def claim_amount_text(claim: Claim) -> str:
+    if claim.method == "rik":
+        return f"{format(claim.quantity, 'f')} {claim.unit} {claim.item}"
+    return str(money.Money(claim.amount_minor, claim.currency))
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    minor: int  # in the claim currency (cash, eve); value at order price for rik
+    quantity: Decimal | None  # rik only
+
+
+def outstanding(claim: Claim) -> Outstanding:
+    applied = sum(s.applied_minor for s in claim.settlements)
+    if claim.method == "rik":
+        q = claim.quantity - sum((s.applied_quantity or Decimal(0)) for s in claim.settlements)
+        value = money.Money(claim.amount_minor, claim.currency)
+        remaining_value = value.times(q / claim.quantity) if claim.quantity else value
+        return Outstanding(remaining_value.minor, q)
+    return Outstanding(claim.amount_minor - applied, None)
+
+
+def claim_view(claim: Claim) -> dict[str, object]:
+    o = outstanding(claim)
+    return {
+        "number": claim.number, "method": claim.method, "creditor": claim.creditor_party,
+        "debtor": claim.debtor_party, "amount": str(money.Money(claim.amount_minor,
+                                                                claim.currency)),
+        "quantity": format(claim.quantity, "f") if claim.quantity is not None else None,
+        "unit": claim.unit, "item": claim.item, "stock_number": claim.stock_number,
+        "delivered_on": claim.delivered_on.isoformat(), "issued_on": claim.issued_on.isoformat(),
+        "due_on": claim.due_on.isoformat(), "state": claim.state, "overdue": claim.overdue,
+        "outstanding": str(money.Money(o.minor, claim.currency)),
+        "outstanding_quantity": format(o.quantity, "f") if o.quantity is not None else None,
+    }
+
+
+def claims_of(session: Session, order: Order) -> list[Claim]:
+    return list(session.scalars(select(Claim).where(Claim.order_id == order.id)
+                                .order_by(Claim.id)))
+
+
+def open_claim_numbers(session: Session, order: Order) -> list[str]:
+    return [c.number for c in claims_of(session, order) if c.state == "open"]
+
+
+def get_claim(session: Session, ref: str, method: str | None = None) -> Claim:
+    """A claim by its number, or the one open claim of an order (of `method`, if given)."""
+    claim = session.scalar(select(Claim).where(Claim.number == ref).with_for_update())
+    if claim:
+        return claim
+    order = session.scalar(select(Order).where(Order.number == ref))
+    if order is None:
+        raise errors.NotFound(f"no claim or order {ref!r}", field="claim")
+    candidates = [c for c in claims_of(session, order) if c.state == "open"
+                  and (method is None or c.method == method)]
+    if len(candidates) != 1:
+        listed = ", ".join(c.number for c in candidates) or "none"
+        raise errors.InvalidInput(
+            f"order {ref} has {len(candidates)} open {method or ''} claim(s) ({listed})",
+            field="claim", hint="Name the claim by its number (see `acsa orders show`).")
+    return session.scalar(select(Claim).where(Claim.id == candidates[0].id).with_for_update())
+
+
+def refresh_order_state(session: Session, order: Order) -> None:
+    """An order is settled when everything delivered is received and every claim settled."""
+    if order.state not in (State.RECEIVED.value, State.SETTLED.value):
+        return
+    unreceived = any(d.receipt_id is None for d in order.deliveries)
+    claims = claims_of(session, order)
+    settled = not unreceived and all(c.state != "open" for c in claims)
+    new = State.SETTLED.value if settled else State.RECEIVED.value
+    if new != order.state:
+        order.state = new
+        order.overdue = False if settled else order.overdue
+        session.flush()
+        from acsa.orders.service import snapshot  # late: orders.service imports this module
+        order.content_hash = content_hash(snapshot(session, order))
+        audit.append(session, party="", actor="system", action=f"order.{new}",
+                     subject=order.number, order_hash=order.content_hash, payload={})
+
+
+# --- acting on a claim ---------------------------------------------------------------------
+def _finance(session: Session, by: str, party: str, on: dt.date, action: str) -> Official:
+    official = parties.get_official(session, by)
+    check_authority(official_code=official.code, official_role=official.role,
+                    official_party=official.party_code, valid_from=official.valid_from,
+                    valid_to=official.valid_to, roles={Role.FINANCE}, party=party, on=on,
+                    action=action)
+    return official
+
+
+def _check_not_receiver(session: Session, claim: Claim, official: Official, act: str) -> None:
+    receipt = session.get(Receipt, claim.receipt_id) if claim.receipt_id else None
+    receiver = session.get(Official, receipt.received_by_id) if receipt else None
+    order = session.get(Order, claim.order_id)
+    check_separation(first_person=receiver.person if receiver else None,
+                     second_person=official.person, first_act="signed the receipt of",
+                     second_act=act, number=order.number if order else claim.number)
+
+
+def _open(claim: Claim, method: str | set[str]) -> None:
+    methods = {method} if isinstance(method, str) else method
+    if claim.state != "open":
+        raise errors.SettlementInvalid(f"claim {claim.number} is {claim.state}",
+                                       hint="Only an open claim can be settled.")
+    if claim.method not in methods:
+        raise errors.SettlementInvalid(
+            f"claim {claim.number} is a {claim.method} claim, not {' or '.join(sorted(methods))}",
+            hint={"cash": "Pay it with `acsa settle pay`.",
+                  "rik": "Return the items with `acsa settle return`.",
+                  "eve": "Provide the equal-value service with `acsa settle exchange`."
+                  }[claim.method])
+
+
+def _record(session: Session, claim: Claim, agreement: Agreement, *, kind: str, on: dt.date,
+            official: Official | None, postings: list[books.Posting], memo: str,
+            **fields: object) -> SettlementRecord:
+    order = session.get(Order, claim.order_id)
+    assert order is not None
+    if on < claim.issued_on:
+        raise errors.InvalidInput(f"{kind} dated {on} is before the claim was issued "
+                                  f"({claim.issued_on})", field="on")
+    record = SettlementRecord(claim_id=claim.id, kind=kind, settled_on=on,
+                              recorded_by_id=official.id if official else None,
+                              recorded_at=utcnow(), **fields)
+    session.add(record)
+    session.flush()
+    session.refresh(claim)
+    left = outstanding(claim)
+    if left.minor == 0 and (left.quantity is None or left.quantity == 0) and kind != "conversion":
+        claim.state, claim.settled_on, claim.overdue = "settled", on, False
+    line = session.get(OrderLine, claim.line_id) if claim.line_id else None
+    ledger.post(session, agreement=agreement, kind=kind, posted_on=on, postings=postings,
+                memo=memo, order_id=order.id, claim_id=claim.id, activity_id=order.activity_id,
+                category=claim.category, line_kind=line.kind if line else None)
+    audit.append(session, party=official.party_code if official else "",
+                 actor=official.code if official else "system", action=f"claim.{kind}",
+                 subject=order.number, order_hash=order.content_hash,
+                 payload={"claim": claim.number, "on": on, "memo": memo,
+                          "outstanding": claim_view(claim)["outstanding"],
+                          **{k: str(v) for k, v in fields.items() if v is not None}})
+    refresh_order_state(session, order)
+    return record
+
+
+def pay(session: Session, *, claim_ref: str, by: str, on: dt.date, amount: money.Money,
+        reference: str = "") -> SettlementRecord:
+    claim = get_claim(session, claim_ref, "cash")
+    _open(claim, "cash")
+    official = _finance(session, by, claim.debtor_party, on, "pay a bill")
+    _check_not_receiver(session, claim, official, "pay")
+    agreement = agreements.get(session, claim.agreement_code)
+    if amount.minor <= 0:
+        raise errors.InvalidAmount("a payment must be positive", field="amount")
+    conv = rates.conversion(session, agreement, amount.currency, claim.currency, on)
+    applied = conv.apply(amount, claim.currency)
+    left = outstanding(claim).minor
+    if applied.minor > left:
+        raise errors.SettlementInvalid(
+            f"payment of {amount}{' = ' + str(applied) if conv.rate_id else ''} is more than the "
+            f"{money.Money(left, claim.currency)} outstanding on {claim.number}", field="amount",
+            hint="Pay at most the amount outstanding.")
+    c, d = claim.creditor_party, claim.debtor_party
+    tendered = (amount.currency, amount.minor)
+    owed = (claim.currency, applied.minor)
+    postings = (books.transfer(c, d, books.CASH, books.receivable("cash"), tendered, owed)
+                + books.transfer(d, c, books.payable("cash"), books.CASH, owed, tendered))
+    return _record(session, claim, agreement, kind="payment", on=on, official=official,
+                   postings=postings, memo=f"{claim.number}: paid {amount}",
+                   applied_minor=applied.minor, tendered_minor=amount.minor,
+                   tendered_currency=amount.currency, rate_id=conv.rate_id,
+                   rate=format(conv.rate, "f") if conv.rate_id else None, reference=reference)
+
+
+def return_in_kind(session: Session, *, claim_ref: str, by: str, on: dt.date,
+                   quantity: Decimal, unit: str, stock_number: str = "", category: str = "",
+                   description: str = "") -> SettlementRecord:
+    claim = get_claim(session, claim_ref, "rik")
+    _open(claim, "rik")
+    official = parties.get_official(session, by)
+    check_authority(official_code=official.code, official_role=official.role,
+                    official_party=official.party_code, valid_from=official.valid_from,
+                    valid_to=official.valid_to, roles={Role.FINANCE, Role.SUPPLYING},
+                    party=claim.debtor_party, on=on, action="return items in kind")
+    _check_not_receiver(session, claim, official, "settle")
+    if claim.stock_number and stock_number != claim.stock_number:
+        raise errors.SettlementInvalid(
+            f"claim {claim.number} is for stock number {claim.stock_number}; a return in kind "
+            f"must be the same item or type ({stock_number or 'none given'})",
+            field="stock_number", hint=f"Give --stock-number {claim.stock_number}.")
+    if not claim.stock_number and category and category != claim.category:
+        raise errors.SettlementInvalid(f"claim {claim.number} is for {claim.category}, "
+                                       f"not {category}", field="category")
+    qty = units.parse_quantity(quantity)
+    in_claim_unit = units.convert(qty, unit, claim.unit or unit)
+    left = outstanding(claim).quantity or Decimal(0)
+    if in_claim_unit > left:
+        raise errors.SettlementInvalid(
+            f"returning {qty} {unit} = {in_claim_unit} {claim.unit} is more than the {left} "
+            f"{claim.unit} outstanding on {claim.number}", field="quantity")
+    agreement = agreements.get(session, claim.agreement_code)
+    c, d = claim.creditor_party, claim.debtor_party
+    leg = _claim_leg(claim, quantity=in_claim_unit)
+    postings = (books.transfer(c, d, books.SETTLED_IN_KIND_IN, books.receivable("rik"), leg)
+                + books.transfer(d, c, books.payable("rik"), books.SETTLED_IN_KIND_OUT, leg))
+    value_part = money.Money(claim.amount_minor, claim.currency).times(
+        in_claim_unit / claim.quantity) if claim.quantity else money.Money.zero(claim.currency)
+    return _record(session, claim, agreement, kind="return", on=on, official=official,
+                   postings=postings,
+                   memo=f"{claim.number}: returned {qty} {unit} ({in_claim_unit} {claim.unit})",
+                   applied_minor=value_part.minor, applied_quantity=in_claim_unit,
+                   tendered_quantity=qty, tendered_unit=unit, description=description)
+
+
+def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: money.Money,
+             category: str, description: str) -> SettlementRecord:
+    claim = get_claim(session, claim_ref, "eve")
+    _open(claim, "eve")
+    official = parties.get_official(session, by)
+    check_authority(official_code=official.code, official_role=official.role,
+                    official_party=official.party_code, valid_from=official.valid_from,
+                    valid_to=official.valid_to, roles={Role.FINANCE, Role.SUPPLYING},
+                    party=claim.debtor_party, on=on, action="provide an equal-value exchange")
+    _check_not_receiver(session, claim, official, "settle")
+    if category != claim.category:
+        raise errors.SettlementInvalid(
+            f"claim {claim.number} is for {claim.category} services; an equal-value exchange "
+            f"must be a service of the same type, not {category}", field="category")
+    if not description.strip():
+        raise errors.InvalidInput("describe the service provided in exchange",
+                                  field="description")
+    if value.minor <= 0:
+        raise errors.InvalidAmount("an exchange must have a positive value", field="value")
+    agreement = agreements.get(session, claim.agreement_code)
+    conv = rates.conversion(session, agreement, value.currency, claim.currency, on)
+    applied = conv.apply(value, claim.currency)
+    left = outstanding(claim).minor
+    if applied.minor > left:
+        raise errors.SettlementInvalid(
+            f"exchange worth {applied} is more than the {money.Money(left, claim.currency)} "
+            f"outstanding on {claim.number}", field="value")
+    c, d = claim.creditor_party, claim.debtor_party
+    leg = (claim.currency, applied.minor)
+    postings = (books.transfer(c, d, books.SETTLED_IN_KIND_IN, books.receivable("eve"), leg)
+                + books.transfer(d, c, books.payable("eve"), books.SETTLED_IN_KIND_OUT, leg))
+    return _record(session, claim, agreement, kind="exchange", on=on, official=official,
+                   postings=postings, memo=f"{claim.number}: exchanged {description} ({value})",
+                   applied_minor=applied.minor, tendered_minor=value.minor,
+                   tendered_currency=value.currency, rate_id=conv.rate_id,
+                   rate=format(conv.rate, "f") if conv.rate_id else None,
+                   description=description)
+
+
+# --- overdue and conversion ----------------------------------------------------------------
+def convert_overdue_return_to_cash(session: Session, *, claim: Claim, on: dt.date) -> Claim:
+    """An in-kind (RIK or EVE) obligation not met by its deadline becomes a cash debt for what
+    is left, valued at the order's unit price; recorded with its own date and rate."""
+    agreement = agreements.get(session, claim.agreement_code)
+    left = outstanding(claim)
+    cash = session.scalar(select(func.count()).select_from(Claim)
+                          .where(Claim.order_id == claim.order_id)) or 0
+    order = session.get(Order, claim.order_id)
+    assert order is not None
+    new = Claim(number=f"{order.number}-C{cash + 1}", order_id=claim.order_id,
+                receipt_id=claim.receipt_id, line_id=claim.line_id, converted_from_id=claim.id,
+                agreement_code=claim.agreement_code, method="cash",
+                creditor_party=claim.creditor_party, debtor_party=claim.debtor_party,
+                currency=claim.currency, amount_minor=left.minor,
+                item=f"cash for overdue {claim.method} {claim.number}", category=claim.category,
+                stock_number=claim.stock_number, commodity=claim.currency,
+                delivered_on=claim.delivered_on, issued_on=on,
+                due_on=on + dt.timedelta(days=agreement.settlement.days_to_pay), state="open")
+    session.add(new)
+    session.flush()
+    c, d = claim.creditor_party, claim.debtor_party
+    old_leg = _claim_leg(claim, amount_minor=left.minor, quantity=left.quantity)
+    cash_leg = (claim.currency, left.minor)
+    postings = (books.transfer(c, d, books.receivable("cash"), books.receivable(claim.method),
+                               cash_leg, old_leg)
+                + books.transfer(d, c, books.payable(claim.method), books.payable("cash"),
+                                 old_leg, cash_leg))
+    _record(session, claim, agreement, kind="conversion", on=on, official=None,
+            postings=postings, memo=f"{claim.number}: overdue {claim.method} converted to cash "
+            f"claim {new.number} of {money.Money(left.minor, claim.currency)}",
+            applied_minor=left.minor, applied_quantity=left.quantity, rate="1",
+            description=f"valued at the order unit price in {claim.currency}; became {new.number}")
+    claim.state, claim.settled_on = "converted", on
+    return new
+
+
+@dataclass
+class DeadlineRun:
+    newly_overdue: list[str]
+    converted: list[tuple[str, str]]
+    due_soon: list[tuple[str, dt.date]]
+    offset_eligible: list[str]
+
+
+def run_deadlines(session: Session, *, as_of: dt.date, soon_days: int = 30) -> DeadlineRun:
+    run = DeadlineRun([], [], [], [])
+    open_claims = list(session.scalars(select(Claim).where(Claim.state == "open")
+                                       .order_by(Claim.due_on, Claim.id)))
+    for claim in open_claims:
+        agreement = agreements.get(session, claim.agreement_code)
+        if claim.due_on < as_of:
+            order = session.get(Order, claim.order_id)
+            assert order is not None
+            if not claim.overdue:
+                claim.overdue = True
+                order.overdue = True
+                run.newly_overdue.append(claim.number)
+                audit.append(session, party="", actor="system", action="claim.overdue",
+                             subject=order.number, order_hash=order.content_hash,
+                             payload={"claim": claim.number, "due_on": claim.due_on,
+                                      "as_of": as_of})
+            if claim.method in ("rik", "eve") and \
+                    agreement.settlement.overdue_in_kind == "convert_to_cash":
+                new = convert_overdue_return_to_cash(session, claim=claim, on=as_of)
+                run.converted.append((claim.number, new.number))
+            s = agreement.settlement
+            if s.offset == "after_months" and s.offset_after_months and \
+                    add_months(claim.delivered_on, s.offset_after_months) < as_of:
+                run.offset_eligible.append(claim.number)
+        elif claim.due_on <= as_of + dt.timedelta(days=soon_days):
+            run.due_soon.append((claim.number, claim.due_on))
+    session.flush()
+    return run
+
+
+# --- offsets -------------------------------------------------------------------------------
+def propose_offset(session: Session, *, agreement_code: str, by: str, on: dt.date,
+                   currency: str | None = None, note: str = "") -> Offset:
+    """Net the open cash claims the two parties hold against each other, oldest first, up to
+    the smaller of the two totals (converted at the agreement's rate policy)."""
+    agreement = agreements.get(session, agreement_code)
+    official = parties.get_official(session, by)
+    if official.party_code not in agreement.parties:
+        raise errors.WrongParty(f"{official.code} is not an official of a party to "
+                                f"{agreement.code}", field="by")
+    _finance(session, by, official.party_code, on, "propose an offset")
+    me, other = official.party_code, agreement.other_party(official.party_code)
+    currency = money.check_currency((currency or parties.get_party(session, me).currency).upper())
+    pending = session.scalar(select(Offset).where(Offset.agreement_code == agreement.code,
+                                                  Offset.state == "proposed"))
+    if pending:
+        raise errors.AlreadyExists(f"offset {pending.number} is still awaiting approval",
+                                   hint="Approve or withdraw it first.")
+    sides: dict[str, list[tuple[Claim, int, int, rates.Conversion]]] = {me: [], other: []}
+    for claim in session.scalars(select(Claim).where(
+            Claim.agreement_code == agreement.code, Claim.state == "open",
+            Claim.method == "cash").order_by(Claim.delivered_on, Claim.id)):
+        if claim.issued_on > on:
+            continue
+        left = outstanding(claim).minor
+        conv = rates.conversion(session, agreement, claim.currency, currency, on)
+        value = conv.apply(money.Money(left, claim.currency), currency).minor
+        sides[claim.creditor_party].append((claim, left, value, conv))
+    owed_to_me = sum(v for _, _, v, _ in sides[me])
+    owed_to_other = sum(v for _, _, v, _ in sides[other])
+    amount = min(owed_to_me, owed_to_other)
+    if amount <= 0:
+        raise errors.SettlementInvalid(
+            f"nothing to offset under {agreement.code}: open cash claims are "
+            f"{money.Money(owed_to_me, currency)} owed to {me} and "
+            f"{money.Money(owed_to_other, currency)} owed to {other}",
+            hint="An offset needs open cash claims in both directions.")
+    count = session.scalar(select(func.count()).select_from(Offset)
+                           .where(Offset.agreement_code == agreement.code)) or 0
+    offset = Offset(number=f"{agreement.code}-OFS-{count + 1:04d}", agreement_code=agreement.code,
+                    proposing_party=me, approving_party=other, currency=currency,
+                    amount_minor=amount, offset_on=on, state="proposed",
+                    proposed_by_id=official.id, note=note)
+    for side in (me, other):
+        remaining = amount
+        for claim, left, value, conv in sides[side]:
+            if remaining <= 0:
+                break
+            take_value = min(value, remaining)
+            take = left if take_value == value else money.Money(take_value, currency).convert(
+                Decimal(1) / conv.rate, claim.currency).minor
+            take = min(take, left)
+            offset.items.append(OffsetItem(claim_id=claim.id, applied_minor=take,
+                                           value_minor=take_value, rate=format(conv.rate, "f"),
+                                           rate_id=conv.rate_id))
+            remaining -= take_value
+    session.add(offset)
+    session.flush()
+    audit.append(session, party=me, actor=official.code, action="offset.proposed",
+                 subject=f"offset:{offset.number}",
+                 payload={"amount": str(money.Money(amount, currency)), "on": on,
+                          "items": [{"claim_id": i.claim_id, "applied_minor": i.applied_minor}
+                                    for i in offset.items]})
+    return offset
+
+
+def approve_offset(session: Session, *, number: str, by: str, on: dt.date) -> Offset:
+    offset = session.scalar(select(Offset).where(Offset.number == number).with_for_update())
+    if offset is None:
+        raise errors.NotFound(f"no offset {number!r}", field="offset")
+    if offset.state != "proposed":
+        raise errors.SettlementInvalid(f"offset {number} is {offset.state}")
+    official = _finance(session, by, offset.approving_party, on, "approve an offset")
+    proposer = session.get(Official, offset.proposed_by_id)
+    check_separation(first_person=proposer.person if proposer else None,
+                     second_person=official.person, first_act="proposed",
+                     second_act="approve", number=number)
+    agreement = agreements.get(session, offset.agreement_code)
+    for item in offset.items:
+        claim = session.get(Claim, item.claim_id)
+        assert claim is not None
+        if claim.state != "open" or outstanding(claim).minor < item.applied_minor:
+            raise errors.StaleVersion(
+                f"claim {claim.number} changed since offset {number} was proposed",
+                hint="Propose a new offset.")
+        c, d = claim.creditor_party, claim.debtor_party
+        leg = (claim.currency, item.applied_minor)
+        # each book nets its payable to, and receivable from, the other party
+        value = (offset.currency, item.value_minor)
+        postings = (books.transfer(c, d, books.OFFSET, books.receivable("cash"), value, leg)
+                    + books.transfer(d, c, books.payable("cash"), books.OFFSET, leg, value))
+        _record(session, claim, agreement, kind="offset", on=on, official=official,
+                postings=postings, memo=f"{claim.number}: offset by {number}",
+                applied_minor=item.applied_minor, offset_id=offset.id, rate=item.rate,
+                rate_id=item.rate_id, reference=number)
+    offset.state, offset.approved_by_id = "approved", official.id
+    session.flush()
+    audit.append(session, party=official.party_code, actor=official.code,
+                 action="offset.approved", subject=f"offset:{number}",
+                 payload={"on": on, "amount": str(money.Money(offset.amount_minor,
+                                                              offset.currency))})
+    return offset
+
+
+# --- ceilings ------------------------------------------------------------------------------
+def check_ceilings(session: Session, agreement: Agreement, order: Order,
+                   on: dt.date) -> list[str]:
+    """Refuse an acceptance that would breach a ceiling on the requesting party's acquisitions;
+    warn once use passes the ceiling's warning threshold."""
+    from acsa.ledger.reports import ceiling_use  # late: reports imports orders
+
+    warnings: list[str] = []
+    for ceiling, use in ceiling_use(session, agreement, party=order.requesting_party,
+                                    fiscal_year=agreement.fiscal_year(order.requesting_party,
+                                                                      order.order_on),
+                                    extra=order):
+        for part in ("supplies", "services", "total"):
+            cap = getattr(ceiling, part)
+            if cap is None:
+                continue
+            limit = money.Money.of(cap, ceiling.currency)
+            used = use[part]
+            if used > limit:
+                raise errors.CeilingExceeded(
+                    f"accepting {order.number} would bring {order.requesting_party}'s FY "
+                    f"{part} acquisitions under {agreement.code} to {used}, above the ceiling "
+                    f"of {limit}", hint="Settle or cancel other orders, or split the support "
+                    "across fiscal years.", field="order")
+            if used.minor * 100 >= limit.minor * ceiling.warn_at_percent:
+                warnings.append(f"{part} ceiling {limit}: {used} used "
+                                f"({used.minor * 100 // limit.minor}%) after {order.number}")
+    return warnings

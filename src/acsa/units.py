@@ -1,0 +1,61 @@
+"""Quantities with units, through one pint registry.
+
+Counted items use `each` (a dimension of its own, so 12 each never converts to litres).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
+
+import pint
+
+from acsa.errors import IncompatibleUnits, InvalidQuantity
+
+# quantities are kept to a thousandth of their unit (the books count in-kind items so)
+PRECISION = Decimal("0.001")
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    ureg = pint.UnitRegistry(non_int_type=Decimal, cache_folder=None)
+    ureg.define("each = [item] = ea = pc = piece = unit_item")
+    ureg.define("person_day = [person_time] = pd")
+    ureg.define("sortie = [sortie]")
+    return ureg
+
+
+def check_unit(unit: str) -> str:
+    try:
+        registry().Unit(unit)
+    except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
+            AttributeError, TypeError):
+        raise InvalidQuantity(f"unknown unit {unit!r}", field="unit",
+                              hint="Use a unit such as L, gal, kg, t, each, h, day.") from None
+    return unit
+
+
+def parse_quantity(text: str | Decimal, *, field: str = "quantity",
+                   allow_zero: bool = False) -> Decimal:
+    try:
+        q = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise InvalidQuantity(f"{field}: {text!r} is not a number", field=field) from None
+    if not q.is_finite() or q < 0 or (q == 0 and not allow_zero):
+        raise InvalidQuantity(f"{field}: {text} must be a positive number", field=field)
+    if q > Decimal("1e15"):
+        raise InvalidQuantity(f"{field}: {text} is too large to be a real quantity", field=field)
+    if q != q.quantize(PRECISION):
+        raise InvalidQuantity(f"{field}: {text} has more than 3 decimal places", field=field)
+    return q
+
+
+def convert(quantity: Decimal, unit: str, to: str) -> Decimal:
+    """`quantity` `unit` expressed in `to`, rounded to a thousandth of `to`."""
+    ureg = registry()
+    try:
+        value = ureg.Quantity(Decimal(quantity), check_unit(unit)).to(check_unit(to)).magnitude
+    except pint.DimensionalityError:
+        raise IncompatibleUnits(f"cannot convert {unit} to {to}: different kinds of quantity",
+                                field="unit") from None
+    return Decimal(value).quantize(PRECISION, rounding=ROUND_HALF_EVEN)
