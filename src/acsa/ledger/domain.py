@@ -62,6 +62,7 @@ class Posting:
     counterparty: str
     commodity: str
     amount: int  # debit positive, credit negative
+    claim_id: int | None = None  # the claim this posting belongs to, if not the entry's
 
 
 def transfer(book: str, counterparty: str, debit: str, credit: str,
@@ -98,7 +99,7 @@ def check_balanced(postings: list[Posting]) -> None:
 
 
 def reversal(postings: list[Posting]) -> list[Posting]:
-    return [Posting(p.book, p.account, p.counterparty, p.commodity, -p.amount)
+    return [Posting(p.book, p.account, p.counterparty, p.commodity, -p.amount, p.claim_id)
             for p in postings]
 
 

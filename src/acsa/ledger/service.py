@@ -28,7 +28,8 @@ def post(session: Session, *, agreement: Agreement, kind: str, posted_on: dt.dat
         LedgerLine(entry_id=entry.id, book=p.book, account=p.account,
                    counterparty=p.counterparty, commodity=p.commodity, amount=p.amount,
                    posted_on=posted_on, fiscal_year=fy[p.book], agreement_code=agreement.code,
-                   claim_id=claim_id, activity_id=activity_id, category=category, kind=line_kind)
+                   claim_id=p.claim_id if p.claim_id is not None else claim_id,
+                   activity_id=activity_id, category=category, kind=line_kind)
         for p in postings)
     session.flush()
     return entry
@@ -37,7 +38,7 @@ def post(session: Session, *, agreement: Agreement, kind: str, posted_on: dt.dat
 def reverse(session: Session, *, agreement: Agreement, entry: Entry, posted_on: dt.date,
             memo: str) -> Entry:
     """A correction: the same postings with opposite signs, pointing at what it reverses."""
-    postings = [Posting(x.book, x.account, x.counterparty, x.commodity, x.amount)
+    postings = [Posting(x.book, x.account, x.counterparty, x.commodity, x.amount, x.claim_id)
                 for x in entry.lines]
     first = entry.lines[0] if entry.lines else None
     return post(session, agreement=agreement, kind="reversal", posted_on=posted_on,

@@ -413,7 +413,7 @@ def store_document(session: Session, *, filename: str, content: bytes,
     return doc
 
 
-def _progress(order: Order) -> dict[int, domain.LineProgress]:
+def line_progress(order: Order) -> dict[int, domain.LineProgress]:
     by_id = {ln.id: domain.LineProgress(ordered=ln.quantity) for ln in order.lines}
     for d in order.deliveries:
         for x in d.lines:
@@ -439,7 +439,7 @@ def record_delivery(session: Session, *, number: str, by: str, on: dt.date,
                                   field="on")
     quantities = {n: units.parse_quantity(q, field=f"line {n} quantity")
                   for n, q in quantities.items()}
-    domain.check_delivery(number, _progress(order), quantities, over_allowed=False)
+    domain.check_delivery(number, line_progress(order), quantities, over_allowed=False)
     doc = store_document(session, filename=document_name, content=document,
                          content_type=content_type)
     line_by_no = {ln.line_no: ln for ln in order.lines}
@@ -588,7 +588,7 @@ def close_order(session: Session, *, number: str, by: str, on: dt.date,
     _actor(session, by, {Role.FINANCE}, party, on, "close an order")
     open_claims = settlement.open_claim_numbers(session, order)
     unreceived = sum(1 for d in order.deliveries if d.receipt_id is None)
-    domain.check_close(number, _progress(order), unreceived, open_claims)
+    domain.check_close(number, line_progress(order), unreceived, open_claims)
     domain.check_transition(order.state, "close", number)
     order.state, order.closed_by_id, order.closed_at = State.CLOSED.value, official.id, utcnow()
     _event(session, order, actor=official, action="closed", payload={"on": on})

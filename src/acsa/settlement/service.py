@@ -430,12 +430,21 @@ def convert_overdue_return_to_cash(session: Session, *, claim: Claim, on: dt.dat
     session.add(new)
     session.flush()
     c, d = claim.creditor_party, claim.debtor_party
-    old_leg = _claim_leg(claim, amount_minor=left.minor, quantity=left.quantity)
-    cash_leg = (claim.currency, left.minor)
-    postings = (books.transfer(c, d, books.receivable("cash"), books.receivable(claim.method),
-                               cash_leg, old_leg)
-                + books.transfer(d, c, books.payable(claim.method), books.payable("cash"),
-                                 old_leg, cash_leg))
+    old_com, old_amt = _claim_leg(claim, amount_minor=left.minor, quantity=left.quantity)
+    cur, amt = claim.currency, left.minor
+    P = books.Posting
+    # both books move the debt from the in-kind claim to the new cash claim, through the
+    # conversion account; the cash postings belong to the new claim
+    postings = [
+        P(c, books.receivable("cash"), d, cur, amt, claim_id=new.id),
+        P(c, books.CONVERSION, d, cur, -amt),
+        P(c, books.CONVERSION, d, old_com, old_amt),
+        P(c, books.receivable(claim.method), d, old_com, -old_amt),
+        P(d, books.payable(claim.method), c, old_com, old_amt),
+        P(d, books.CONVERSION, c, old_com, -old_amt),
+        P(d, books.CONVERSION, c, cur, amt),
+        P(d, books.payable("cash"), c, cur, -amt, claim_id=new.id),
+    ]
     _record(session, claim, agreement, kind="conversion", on=on, official=None,
             postings=postings, memo=f"{claim.number}: overdue {claim.method} converted to cash "
             f"claim {new.number} of {money.Money(left.minor, claim.currency)}",
