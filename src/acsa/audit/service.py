@@ -20,7 +20,8 @@ def append(session: Session, *, party: str, actor: str, action: str, subject: st
     IMMEDIATE on SQLite, a row lock on the head on PostgreSQL) so two writers cannot fork it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(7_341_926)))
-    head = session.execute(select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
+    head = session.execute(
+        select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
     seq, prev = (head[0] + 1, head[1]) if head else (1, chain.GENESIS)
     at = utcnow().isoformat(timespec="microseconds")
     text = chain.canonical_json(payload or {})

@@ -189,7 +189,8 @@ def totals(session: Session, *, agreement: str | None = None,
 def ceiling_split(session: Session, agreement: Agreement, order: Order, currency: str
                   ) -> tuple[int, int]:
     """The order's (supplies, services) value in `currency` at the agreement's rate policy."""
-    parts = {"supply": money.Money.zero(order.currency), "service": money.Money.zero(order.currency)}
+    zero = money.Money.zero(order.currency)
+    parts = {"supply": zero, "service": zero}
     for ln in order.lines:
         parts[ln.kind] = parts[ln.kind] + money.Money(ln.unit_price_minor, ln.currency).times(
             ln.quantity)

@@ -79,7 +79,8 @@ def add_official(session: Session, *, code: str, name: str, party: str, role: st
     official = Official(
         code=code, person=person or code, name=name, party_code=party.upper(), role=role,
         unit_id=unit_id, valid_from=valid_from, valid_to=valid_to, rank_title=rank_title,
-        limit_minor=limit.minor if limit else None, limit_currency=limit.currency if limit else None,
+        limit_minor=limit.minor if limit else None,
+        limit_currency=limit.currency if limit else None,
         email=email)
     session.add(official)
     session.flush()
