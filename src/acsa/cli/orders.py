@@ -23,9 +23,11 @@ from acsa.cli.common import (
     run,
     table,
 )
+from acsa.agreements import service as agreements
 from acsa.orders import service
 from acsa.orders.domain import ReceiptLineInput
 from acsa.orders.models import Order
+from acsa.parties import service as parties
 from acsa.settlement import service as settlement
 
 app = typer.Typer(help="Create orders and take them through request, acceptance, delivery, "
@@ -66,6 +68,13 @@ def parse_line(spec: str, currency: str | None, index: int) -> service.LineInput
         quantity=parse_decimal(parts["qty"], f"lines[{index}].qty"), unit=parts["unit"],
         unit_price=parse_money(parts["price"], f"lines[{index}].price", currency),
         method=parts["method"].lower(), stock_number=parts.get("stock", ""))
+
+
+def default_currency(session: Session, agreement: str, by: str) -> str:
+    """The supplier's currency: what a price without a currency is read in."""
+    requesting = parties.get_official(session, by).party_code
+    supplier = agreements.get(session, agreement).other_party(requesting)
+    return parties.get_party(session, supplier).currency
 
 
 def order_view(session: Session, order: Order) -> dict[str, Any]:
@@ -151,7 +160,8 @@ def create(
 ) -> None:
     """Create a draft order (numbered at once, gap-free per agreement, party and FY)."""
     def go(s: Session) -> None:
-        specs: list[service.LineInput] = [parse_line(x, currency, i)
+        order_currency = currency or default_currency(s, agreement, by)
+        specs: list[service.LineInput] = [parse_line(x, order_currency, i)
                                           for i, x in enumerate(line, 1)]
         if from_json:
             try:
@@ -167,7 +177,7 @@ def create(
                     raise errors.InvalidInput(f"--from-json: line {i} is not an object",
                                               field=f"lines[{i}]")
                 specs.append(parse_line(";".join(f"{k}={v}" for k, v in item.items()),
-                                        currency, i))
+                                        order_currency, i))
         order = service.create_order(
             s, agreement_code=agreement, activity_code=activity, by=by,
             order_on=parse_date(on, "on"), lines=specs, currency=currency,
