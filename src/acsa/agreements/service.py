@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -50,9 +48,15 @@ def load(session: Session, folder: Path | None = None) -> list[tuple[str, str]]:
     return outcome
 
 
-@lru_cache(maxsize=64)
-def _parse(sha: str, text: str) -> Agreement:
-    return Agreement.model_validate(json.loads(text))
+_PARSED: dict[str, Agreement] = {}
+
+
+def _parse(row: AgreementRecord) -> Agreement:
+    """The validated agreement of a stored row, parsed once per definition (by its hash)."""
+    agreement = _PARSED.get(row.sha256)
+    if agreement is None:
+        agreement = _PARSED[row.sha256] = Agreement.model_validate(row.definition)
+    return agreement
 
 
 def get(session: Session, code: str) -> Agreement:
@@ -61,9 +65,9 @@ def get(session: Session, code: str) -> Agreement:
         codes = ", ".join(session.scalars(select(AgreementRecord.code))) or "none loaded"
         raise errors.NotFound(f"no agreement {code!r}", field="agreement",
                               hint=f"Agreements: {codes}. Load files with `acsa agreements load`.")
-    return _parse(row.sha256, canonical_json(row.definition))
+    return _parse(row)
 
 
 def list_agreements(session: Session) -> list[tuple[AgreementRecord, Agreement]]:
     rows = session.scalars(select(AgreementRecord).order_by(AgreementRecord.code))
-    return [(r, _parse(r.sha256, canonical_json(r.definition))) for r in rows]
+    return [(r, _parse(r)) for r in rows]

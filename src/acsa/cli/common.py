@@ -98,8 +98,8 @@ def parse_date(value: str | None, field: str, default_today: bool = True) -> dt.
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        fail(errors.InvalidInput(f"{field}: {value!r} is not a date",
-                                 hint="Write dates as YYYY-MM-DD.", field=field), False)
+        raise errors.InvalidInput(f"{field}: {value!r} is not a date",
+                                  hint="Write dates as YYYY-MM-DD.", field=field) from None
 
 
 def parse_money(value: str, field: str, default_currency: str | None = None) -> money.Money:

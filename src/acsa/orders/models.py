@@ -158,5 +158,5 @@ class ReceiptLine(Base):
     delivered: Mapped[Decimal] = mapped_column(Quantity())
     received: Mapped[Decimal] = mapped_column(Quantity())
     damaged: Mapped[Decimal] = mapped_column(Quantity())
-    discrepancy: Mapped[str] = mapped_column(String(10), default="")  # short, over, damaged
+    discrepancy: Mapped[str] = mapped_column(String(20), default="")  # short, over, damaged
     reason: Mapped[str] = mapped_column(Text, default="")

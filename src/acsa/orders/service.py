@@ -149,8 +149,9 @@ def _line_no(order: Order, line_id: int) -> int:
 
 
 def _rehash(session: Session, order: Order) -> str:
+    """Hash the order as it now stands. Deliveries and receipts are appended through the
+    order's relationships, so the loaded order is current and needs no reload."""
     session.flush()
-    session.refresh(order)
     order.content_hash = content_hash(snapshot(session, order))
     return order.content_hash
 
@@ -158,7 +159,6 @@ def _rehash(session: Session, order: Order) -> str:
 def _event(session: Session, order: Order, *, actor: Official | None, action: str,
            payload: dict[str, Any]) -> None:
     h = _rehash(session, order)
-    session.flush()
     audit.append(session, party=actor.party_code if actor else "", action=f"order.{action}",
                  actor=actor.code if actor else "system", subject=order.number, order_hash=h,
                  payload=payload)
@@ -377,8 +377,6 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
                                     field="supplying_unit")
         order.supplying_unit_id = unit.id
     order.accepted_by_id = official.id
-    session.flush()
-    session.refresh(order)
     try:
         domain.check_complete(snapshot(session, order), "accept")
         warnings = settlement.check_ceilings(session, agreement, order, on)
@@ -447,7 +445,7 @@ def record_delivery(session: Session, *, number: str, by: str, on: dt.date,
                         document_sha256=doc.sha256, note=note,
                         lines=[DeliveryLine(line_id=line_by_no[n].id, quantity=q)
                                for n, q in sorted(quantities.items())])
-    session.add(delivery)
+    order.deliveries.append(delivery)
     order.state = State.DELIVERED.value
     session.flush()
     agreement = agreements.get(session, order.agreement_code)
@@ -492,7 +490,7 @@ def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
                                          received=d.received, damaged=d.damaged,
                                          discrepancy=d.discrepancy, reason=d.reason)
                              for n, d in sorted(decisions.items())])
-    session.add(receipt)
+    order.receipts.append(receipt)
     session.flush()
     for d in pending:
         d.receipt_id = receipt.id

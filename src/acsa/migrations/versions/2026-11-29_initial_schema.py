@@ -306,7 +306,7 @@ def upgrade() -> None:
     sa.Column('delivered', sa.String(length=40), nullable=False),
     sa.Column('received', sa.String(length=40), nullable=False),
     sa.Column('damaged', sa.String(length=40), nullable=False),
-    sa.Column('discrepancy', sa.String(length=10), nullable=False),
+    sa.Column('discrepancy', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['line_id'], ['order_lines.id'], name=op.f('fk_receipt_lines_line_id_order_lines')),
     sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_receipt_lines_receipt_id_receipts')),
