@@ -8,6 +8,7 @@ explicit mode, and allocation spreads remainders so no minor unit is ever lost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
@@ -28,6 +29,8 @@ EXPONENTS: dict[str, int] = {
     "NZD": 2,
     "KRW": 0,
 }
+
+_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 ROUNDING = ROUND_HALF_EVEN  # banker's rounding: no drift when many conversions are summed
 
@@ -72,7 +75,11 @@ class Money:
             raise InvalidAmount(f"{amount!r} is not a number") from None
         if not value.is_finite():
             raise InvalidAmount(f"{amount!r} is not a finite number")
-        scaled = value.scaleb(exp)
+        if value.adjusted() >= 18:
+            raise InvalidAmount(f"{amount} {currency} is too large to be a real amount")
+        with localcontext() as ctx:
+            ctx.prec = 60
+            scaled = value.scaleb(exp)
         if scaled != scaled.to_integral_value():
             raise InvalidAmount(
                 f"{amount} {currency} has more than {exp} decimal place(s); "
@@ -82,19 +89,27 @@ class Money:
 
     @classmethod
     def parse(cls, text: str) -> Money:
-        """'1250.50 PHP' or 'PHP 1250.50'."""
-        parts = text.replace(",", "").split()
+        """'1250.50 PHP', 'PHP 1250.50' or '1,250.50 PHP' (commas only as thousands groups:
+        a decimal comma is refused rather than read as a hundredfold amount)."""
+        parts = text.split()
         if len(parts) != 2:
             raise InvalidAmount(f"{text!r}: write an amount and a currency, e.g. '1250.50 PHP'")
         a, b = parts
         if a.isalpha():
             a, b = b, a
+        if "," in a:
+            if not _GROUPED.match(a):
+                raise InvalidAmount(f"{a!r}: commas may only group thousands (1,250.50); "
+                                    "write decimals with a point")
+            a = a.replace(",", "")
         return cls.of(a, b.upper())
 
     # views --------------------------------------------------------------------------------
     @property
     def amount(self) -> Decimal:
-        return Decimal(self.minor).scaleb(-exponent(self.currency))
+        with localcontext() as ctx:
+            ctx.prec = 60
+            return Decimal(self.minor).scaleb(-exponent(self.currency))
 
     def __str__(self) -> str:
         exp = exponent(self.currency)

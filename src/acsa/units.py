@@ -26,12 +26,18 @@ def registry() -> pint.UnitRegistry:
 
 
 def check_unit(unit: str) -> str:
+    if not isinstance(unit, str) or not unit.strip():
+        raise InvalidQuantity("a unit of measure is required", field="unit",
+                              hint="Use a unit such as L, gal, kg, t, each, h, day.")
     try:
         registry().Unit(unit)
     except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
             AttributeError, TypeError):
         raise InvalidQuantity(f"unknown unit {unit!r}", field="unit",
                               hint="Use a unit such as L, gal, kg, t, each, h, day.") from None
+    if registry().Unit(unit).dimensionless:
+        raise InvalidQuantity(f"{unit!r} is not a unit of measure", field="unit",
+                              hint="Count items in 'each'; use L, kg, h... for the rest.")
     return unit
 
 

@@ -92,6 +92,18 @@ class FiscalYear(_Strict):
     named_by: Literal["start", "end"] = Field(
         description="whether FY N is named by the calendar year it starts or ends in")
 
+    @field_validator("start")
+    @classmethod
+    def _real_day(cls, v: str) -> str:
+        month, day = (int(x) for x in v.split("-"))
+        if (month, day) == (2, 29):
+            raise ValueError("a fiscal year cannot start on 29 February")
+        try:
+            dt.date(2001, month, day)
+        except ValueError:
+            raise ValueError(f"{v} is not a day of the year") from None
+        return v
+
     def year_of(self, on: dt.date) -> int:
         month, day = (int(x) for x in self.start.split("-"))
         started = on >= dt.date(on.year, month, day)
@@ -177,7 +189,8 @@ class Ceiling(_Strict):
     @field_validator("currency")
     @classmethod
     def _currency(cls, v: str) -> str:
-        money.check_currency(v)
+        if v not in money.EXPONENTS:
+            raise ValueError(f"unknown currency {v!r}; use an ISO 4217 code such as USD")
         return v
 
 

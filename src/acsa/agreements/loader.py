@@ -52,6 +52,10 @@ def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def validate(name: str, data: dict[str, Any]) -> Agreement:
     try:
         return Agreement.model_validate(data)
@@ -69,11 +73,18 @@ def load_all(files: list[tuple[str, bytes]]) -> dict[str, tuple[Agreement, str]]
     """Every agreement by code, with the name of the file that last defined or amended it."""
     raw: dict[str, tuple[dict[str, Any], str]] = {}
     amendments: list[tuple[str, dict[str, Any]]] = []
+    wholes: list[tuple[str, dict[str, Any]]] = []
     for name, content in files:
         data = _parse(name, content)
         if "amends" in data:
             amendments.append((name, data))
             continue
+        if not _is_int(data.get("version")):
+            raise AgreementFileInvalid(f"{name}: field 'version': must be an integer",
+                                       field="version")
+        wholes.append((name, data))
+    # older versions first, whatever the files are called
+    for name, data in sorted(wholes, key=lambda w: (str(w[1].get("code")), w[1]["version"])):
         code = data.get("code")
         if code in raw and raw[code][0].get("version", 0) >= data.get("version", 0):
             raise AgreementFileInvalid(
@@ -82,13 +93,17 @@ def load_all(files: list[tuple[str, bytes]]) -> dict[str, tuple[Agreement, str]]
                 field="version")
         validate(name, data)
         raw[code] = (data, name)
-    for name, data in sorted(amendments, key=lambda a: (a[1]["amends"], a[1].get("version", 0))):
+    def amendment_order(a: tuple[str, dict[str, Any]]) -> tuple[str, int]:
+        version = a[1].get("version")
+        return str(a[1]["amends"]), version if _is_int(version) else 0
+
+    for name, data in sorted(amendments, key=amendment_order):
         code = data.pop("amends")
         if code not in raw:
             raise AgreementFileInvalid(f"{name}: field 'amends': no agreement {code!r} to amend",
                                        field="amends")
         base, _ = raw[code]
-        if not isinstance(data.get("version"), int) or data["version"] <= base["version"]:
+        if not _is_int(data.get("version")) or data["version"] <= base["version"]:
             raise AgreementFileInvalid(
                 f"{name}: field 'version': an amendment of {code} needs a version above "
                 f"{base['version']}", field="version")

@@ -22,6 +22,8 @@ def append(session: Session, *, party: str, actor: str, action: str, subject: st
         session.execute(select(func.pg_advisory_xact_lock(7_341_926)))
     head = session.execute(
         select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
+    if any(chain.SEP in f for f in (party, actor, action, subject, order_hash)):
+        raise ValueError("audit fields may not contain the unit separator")
     seq, prev = (head[0] + 1, head[1]) if head else (1, chain.GENESIS)
     at = utcnow().isoformat(timespec="microseconds")
     text = chain.canonical_json(payload or {})

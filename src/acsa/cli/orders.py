@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from acsa import errors
+from acsa.agreements import service as agreements
 from acsa.cli.common import (
     JsonOpt,
     emit,
@@ -23,7 +24,6 @@ from acsa.cli.common import (
     run,
     table,
 )
-from acsa.agreements import service as agreements
 from acsa.orders import service
 from acsa.orders.domain import ReceiptLineInput
 from acsa.orders.models import Order

@@ -73,7 +73,10 @@ def transfer(book: str, counterparty: str, debit: str, credit: str,
     `equity:conversion` so each commodity still sums to zero."""
     credit_leg = credit_leg or debit_leg
     (dc, da), (cc, ca) = debit_leg, credit_leg
-    if dc == cc and da == ca:
+    if dc == cc and da != ca:
+        raise IntegrityError(f"legs of one transfer differ in the same commodity {dc}: "
+                             f"{da} against {ca}")
+    if dc == cc:
         return [Posting(book, debit, counterparty, dc, da),
                 Posting(book, credit, counterparty, cc, -ca)]
     return [Posting(book, debit, counterparty, dc, da),

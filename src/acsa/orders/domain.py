@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -208,15 +208,6 @@ def decide_receipt(delivered: Mapping[int, Decimal], given: Mapping[int, Receipt
         out[line_no] = ReceiptLineDecision(dq, g.received, g.damaged, g.received - g.damaged,
                                            kind, g.reason.strip())
     return out
-
-
-@dataclass
-class TieOut:
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def check_close(number: str, progress: Mapping[int, LineProgress], unreceived_deliveries: int,

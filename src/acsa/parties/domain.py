@@ -31,7 +31,8 @@ def check_authority(*, official_code: str, official_role: str, official_party: s
     if official_role not in roles:
         want = " or ".join(sorted(r.value for r in roles))
         raise errors.WrongRole(
-            f"{official_code} is a {official_role} official; to {action} needs a {want} official",
+            f"{official_code} is a{'n' if official_role[0] in 'aeiou' else ''} {official_role} "
+            f"official; to {action} needs {'an' if want[0] in 'aeiou' else 'a'} {want} official",
             hint=f"Name a {want} official of {party} with --by.", field="by")
     if official_party != party:
         raise errors.WrongParty(

@@ -62,8 +62,6 @@ class TestCheckUnit:
         with pytest.raises(InvalidQuantity, match="unknown unit"):
             check_unit(unit)
 
-    @pytest.mark.xfail(strict=True, reason="BUG: units.check_unit accepts a blank unit (pint "
-                       "reads '' as dimensionless)")
     @pytest.mark.parametrize("unit", ["", "   "])
     def test_a_blank_unit_is_refused(self, unit):
         with pytest.raises(InvalidQuantity):
