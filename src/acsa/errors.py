@@ -18,6 +18,8 @@ EXIT_CODES = {
     "conflict": 6,  # someone else changed it first, or it already exists
     "forbidden": 7,  # the acting official may not do this
     "integrity": 8,  # stored data failed a check (audit chain, books)
+    "unauthenticated": 9,  # sign-in failed
+    "throttled": 10,  # too many attempts: wait
 }
 
 

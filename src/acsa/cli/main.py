@@ -6,7 +6,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from acsa import config
-from acsa.cli import admin, books, orders, settle
+from acsa.cli import admin, books, orders, serve, settle
 from acsa.cli.common import STATE, JsonOpt, emit, out, run
 from acsa.db import migrate
 from acsa.db.engine import get_engine
@@ -76,6 +76,8 @@ app.add_typer(admin.rates_app, name="rates")
 app.add_typer(books.app, name="books")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(serve.users_app, name="users")
+app.command("serve")(serve.serve)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

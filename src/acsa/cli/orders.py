@@ -28,7 +28,6 @@ from acsa.orders import service
 from acsa.orders.domain import ReceiptLineInput
 from acsa.orders.models import Order
 from acsa.parties import service as parties
-from acsa.settlement import service as settlement
 
 app = typer.Typer(help="Create orders and take them through request, acceptance, delivery, "
                   "receipt, settlement and closing.", no_args_is_help=True)
@@ -77,16 +76,6 @@ def default_currency(session: Session, agreement: str, by: str) -> str:
     return parties.get_party(session, supplier).currency
 
 
-def order_view(session: Session, order: Order) -> dict[str, Any]:
-    data = service.snapshot(session, order)
-    data["version"] = order.version
-    data["overdue"] = order.overdue
-    data["content_hash"] = order.content_hash
-    data["total"] = str(service.total(order))
-    data["claims"] = [settlement.claim_view(c) for c in settlement.claims_of(session, order)]
-    return data
-
-
 def _show(data: dict[str, Any]) -> None:
     out.print(f"[bold]{data['number']}[/]  {data['state'].upper()}"
               f"{'  [red]OVERDUE[/]' if data['overdue'] else ''}  "
@@ -128,7 +117,7 @@ def _show(data: dict[str, Any]) -> None:
 
 def _done(session: Session, order: Order, as_json: bool, verb: str,
           warnings: list[str] | None = None) -> None:
-    data = order_view(session, order)
+    data = service.order_view(session, order)
     if warnings:
         data["warnings"] = warnings
     emit(data, as_json, lambda: (out.print(f"{data['number']} {verb}: now {data['state']} "
@@ -339,7 +328,7 @@ def close(number: str, by: str = By, on: str | None = On,
 def show(number: str, as_json: bool = JsonOpt) -> None:
     """Every data element of one order, its deliveries, receipts and claims."""
     def go(s: Session) -> None:
-        data = order_view(s, service.get_order(s, number))
+        data = service.order_view(s, service.get_order(s, number))
         emit(data, as_json, lambda: _show(data))
     run(go, as_json=as_json)
 
@@ -369,4 +358,4 @@ def list_(agreement: str | None = None, state: str | None = None,
     run(go, as_json=as_json)
 
 
-__all__ = ["app", "order_view"]
+__all__ = ["app"]

@@ -2,6 +2,7 @@
 
 from acsa.activities.models import Activity, activity_agreements
 from acsa.agreements.models import AgreementRecord
+from acsa.api.models import IdempotencyKey
 from acsa.audit.models import Event
 from acsa.db.base import Base
 from acsa.ledger.models import Entry, LedgerLine
@@ -18,10 +19,11 @@ from acsa.orders.models import (
 from acsa.parties.models import Official, Party, Unit
 from acsa.rates.models import Rate
 from acsa.settlement.models import Claim, Offset, OffsetItem, SettlementRecord
+from acsa.users.models import ApiToken, User, WebSession
 
 __all__ = [
     "Activity", "AgreementRecord", "Base", "Claim", "Delivery", "DeliveryLine", "Document",
     "Entry", "Event", "LedgerLine", "Official", "Offset", "OffsetItem", "Order", "OrderCounter",
     "OrderLine", "Party", "Rate", "Receipt", "ReceiptLine", "SettlementRecord", "Unit",
-    "activity_agreements",
+    "activity_agreements", "ApiToken", "IdempotencyKey", "User", "WebSession",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from acsa import errors, money, units
@@ -63,8 +63,14 @@ class Outcome:
 
 
 # --- reading -------------------------------------------------------------------------------
-def get_order(session: Session, number: str, *, for_update: bool = False) -> Order:
+def get_order(session: Session, number: str, *, for_update: bool = False,
+              viewer_party: str | None = None) -> Order:
+    """The order by number. With `viewer_party`, an order that party is not a party to is
+    reported as not found, exactly like one that does not exist."""
     stmt = select(Order).where(Order.number == number)
+    if viewer_party is not None:
+        stmt = stmt.where(or_(Order.requesting_party == viewer_party,
+                              Order.supplying_party == viewer_party))
     if for_update:
         stmt = stmt.with_for_update()
     order = session.scalar(stmt)
@@ -74,24 +80,77 @@ def get_order(session: Session, number: str, *, for_update: bool = False) -> Ord
     return order
 
 
+SORTS = {"number": Order.number, "order_on": Order.order_on, "state": Order.state,
+         "agreement": Order.agreement_code, "id": Order.id}
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """Filters of the order register; every one optional."""
+
+    agreement: str | None = None
+    state: str | None = None
+    activity: str | None = None
+    party: str | None = None
+    overdue: bool | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    text: str | None = None
+    sort: str = "number"
+    descending: bool = False
+
+
+def _order_filter(session: Session, q: OrderQuery, viewer_party: str | None) -> list[Any]:
+    conds: list[Any] = []
+    if viewer_party is not None:
+        conds.append(or_(Order.requesting_party == viewer_party,
+                         Order.supplying_party == viewer_party))
+    if q.agreement:
+        conds.append(Order.agreement_code == q.agreement.upper())
+    if q.state:
+        conds.append(Order.state == q.state)
+    if q.activity:
+        conds.append(Order.activity_id == activities.get_activity(session, q.activity).id)
+    if q.party:
+        p = q.party.upper()
+        conds.append(or_(Order.requesting_party == p, Order.supplying_party == p))
+    if q.overdue is not None:
+        conds.append(Order.overdue.is_(q.overdue))
+    if q.date_from:
+        conds.append(Order.order_on >= q.date_from)
+    if q.date_to:
+        conds.append(Order.order_on <= q.date_to)
+    if q.text:
+        like = f"%{q.text.strip().lower()}%"
+        conds.append(or_(func.lower(Order.number).like(like), Order.id.in_(
+            select(OrderLine.order_id).where(func.lower(OrderLine.description).like(like)))))
+    return conds
+
+
+def search_orders(session: Session, q: OrderQuery, *, viewer_party: str | None = None,
+                  offset: int = 0, limit: int | None = None) -> tuple[list[Order], int]:
+    """A page of the register and the number of orders matching in all."""
+    if q.sort not in SORTS:
+        raise errors.InvalidInput(f"cannot sort by {q.sort!r}", field="sort",
+                                  hint=f"Sort by one of: {', '.join(SORTS)}.")
+    conds = _order_filter(session, q, viewer_party)
+    key = SORTS[q.sort].desc() if q.descending else SORTS[q.sort]
+    stmt = select(Order).where(*conds).order_by(key, Order.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    count = session.scalar(select(func.count()).select_from(Order).where(*conds)) or 0
+    return list(session.scalars(stmt)), count
+
+
 def list_orders(session: Session, *, agreement: str | None = None, state: str | None = None,
                 activity: str | None = None, party: str | None = None,
-                overdue: bool | None = None, limit: int | None = None) -> list[Order]:
-    stmt = select(Order).order_by(Order.number)
-    if agreement:
-        stmt = stmt.where(Order.agreement_code == agreement.upper())
-    if state:
-        stmt = stmt.where(Order.state == state)
-    if activity:
-        stmt = stmt.where(Order.activity_id == activities.get_activity(session, activity).id)
-    if party:
-        p = party.upper()
-        stmt = stmt.where((Order.requesting_party == p) | (Order.supplying_party == p))
-    if overdue is not None:
-        stmt = stmt.where(Order.overdue.is_(overdue))
-    if limit:
-        stmt = stmt.limit(limit)
-    return list(session.scalars(stmt))
+                overdue: bool | None = None, limit: int | None = None,
+                viewer_party: str | None = None) -> list[Order]:
+    rows, _ = search_orders(session, OrderQuery(agreement=agreement, state=state,
+                                                activity=activity, party=party,
+                                                overdue=overdue),
+                            viewer_party=viewer_party, limit=limit)
+    return rows
 
 
 def total(order: Order) -> money.Money:
@@ -142,6 +201,26 @@ def snapshot(session: Session, order: Order) -> dict[str, Any]:
             for r in order.receipts],
         "dispute_reason": order.dispute_reason, "cancel_reason": order.cancel_reason,
     }
+
+
+INTERNAL_FIELDS = ("fund_citation", "notes")  # the requesting party's own, never the partner's
+
+
+def order_view(session: Session, order: Order, *,
+               viewer_party: str | None = None) -> dict[str, Any]:
+    """The order as shown to a user: its snapshot, version, total and claims. A viewer of the
+    supplying party does not see the requester's internal fields."""
+    data = snapshot(session, order)
+    data["notes"] = order.notes
+    data["version"] = order.version
+    data["overdue"] = order.overdue
+    data["content_hash"] = order.content_hash
+    data["total"] = str(total(order))
+    data["claims"] = [settlement.claim_view(c) for c in settlement.claims_of(session, order)]
+    if viewer_party is not None and viewer_party != order.requesting_party:
+        for key in INTERNAL_FIELDS:
+            data[key] = None
+    return data
 
 
 def _line_no(order: Order, line_id: int) -> int:
