@@ -9,6 +9,7 @@ Names, units and amounts are illustrative, not real records.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -24,7 +25,20 @@ from acsa.orders.models import Order
 from acsa.parties import service as parties
 from acsa.rates import service as rates
 from acsa.settlement import service as settlement
+from acsa.users import service as users
+from acsa.users.models import User
 
+# demo users: username -> (party, official or None, administrator?)
+USERS = {
+    "sato": ("JP", "jp-sato", False), "ito": ("JP", "jp-ito", False),
+    "kato": ("JP", "jp-kato", False), "abe": ("JP", "jp-abe", False),
+    "fujita": ("JP", "jp-audit", False), "jp-admin": ("JP", None, True),
+    "cruz": ("PH", "ph-cruz", False), "reyes": ("PH", "ph-reyes", False),
+    "garcia": ("PH", "ph-garcia", False), "santos": ("PH", "ph-santos", False),
+    "mendoza": ("PH", "ph-audit", False), "ph-admin": ("PH", None, True),
+    "miller": ("US", "us-miller", False), "brooks": ("US", "us-brooks", False),
+}
+CREDENTIALS_FILE = "demo-credentials.txt"
 D = dt.date
 TODAY = D(2026, 11, 29)  # the demo's "today", so the story reads the same on any day
 AMENDMENT = """# DEMO ASSUMPTION, not a fact: the PH-JP ACSA's entry into force is not public.
@@ -95,6 +109,23 @@ def _through(s: Session, number: str, *, req: str, app: str, sup: str, rcv: str,
                            content_type="application/pdf")
     orders.record_receipt(s, number=number, by=rcv, on=on + dt.timedelta(days=2),
                           lines=receive or {})
+
+
+def add_users(s: Session) -> str | None:
+    """The demo's users, all with one random passphrase, written (mode 600) to
+    $ACSA_HOME/demo-credentials.txt. acsa has no default password; this is the demo's only."""
+    if s.scalar(select(User.id).limit(1)) is not None:
+        return None
+    password = "-".join(secrets.token_hex(3) for _ in range(4))
+    for username, (party, official, admin) in USERS.items():
+        users.add_user(s, username=username, password=password, party=party,
+                       official=official, is_admin=admin)
+    path = config.home() / CREDENTIALS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"password for every demo user: {password}\nusers: "
+                    f"{', '.join(USERS)}\n", encoding="utf-8")
+    path.chmod(0o600)
+    return password
 
 
 def load(s: Session) -> None:
@@ -247,3 +278,4 @@ def load(s: Session) -> None:
     orders.request_order(s, number=n8, by="ph-garcia", on=D(2026, 10, 2))
 
     settlement.run_deadlines(s, as_of=TODAY)
+    add_users(s)

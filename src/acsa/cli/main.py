@@ -59,8 +59,14 @@ def init(demo: bool = typer.Option(False, "--demo", help="Load the demo story an
         books.balance(as_of=demo_data.TODAY.isoformat(), agreement=None, currency="PHP",
                       as_json=as_json)
         if not as_json:
+            creds = config.home() / demo_data.CREDENTIALS_FILE
             out.print("\nTry: acsa orders show PHJP-JP-2026-0001   acsa books ageing --as-of "
                       f"{demo_data.TODAY}   acsa audit verify   acsa --help")
+            if creds.exists():
+                out.print(f"Sign in to the API (acsa serve) as sato (JP requesting), cruz (PH "
+                          f"approving), santos (PH finance), abe (JP finance), ... — "
+                          f"{creds.read_text().splitlines()[0]} (kept in {creds})",
+                          highlight=False)
 
 
 app.add_typer(admin.agreements_app, name="agreements")
