@@ -44,7 +44,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> str:
+def pg_template() -> Iterator[str]:
     admin = _pg_admin()
     try:
         with admin.connect() as conn:
@@ -53,15 +53,16 @@ def pg_template() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI and unreachable at {PG_ADMIN_URL}: {e}")
         pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{PG_TEMPLATE}_{worker}"
+    # unique per run and worker: several test runs may share one server
+    name = f"{PG_TEMPLATE}_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(_pg_url(name))
     migrate.upgrade(engine)
     engine.dispose()
-    return name
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -30,5 +30,5 @@ class Activity(Base):
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
     agreements: Mapped[list[AgreementRecord]] = relationship(
-        secondary=activity_agreements, lazy="selectin")
+        secondary=activity_agreements)
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acsa import errors
-from acsa.activities.models import Activity
+from acsa.activities.models import Activity, activity_agreements
 from acsa.agreements import service as agreements
 from acsa.agreements.domain import ACTIVITY_TYPES
 from acsa.agreements.models import AgreementRecord
@@ -56,3 +56,11 @@ def get_activity(session: Session, code: str) -> Activity:
 
 def list_activities(session: Session) -> list[Activity]:
     return list(session.scalars(select(Activity).order_by(Activity.starts_on, Activity.code)))
+
+
+def list_activities_under(session: Session, agreement_codes: list[str]) -> list[Activity]:
+    """Activities that run under at least one of these agreements."""
+    under = select(activity_agreements.c.activity_id).where(
+        activity_agreements.c.agreement_code.in_(agreement_codes))
+    return list(session.scalars(select(Activity).where(Activity.id.in_(under))
+                                .order_by(Activity.starts_on, Activity.code)))

@@ -59,10 +59,17 @@ def get_engine(url: str | None = None) -> Engine:
     return engine_for(config.database_url(url))
 
 
+def _keep_alive(session: Session, instance: object) -> None:
+    # The identity map holds objects weakly; a unit of work is short, so holding what it
+    # loaded saves reloading the same agreement, official or order several times over.
+    session.info.setdefault("loaded", []).append(instance)
+
+
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
     factory = sessionmaker(engine, expire_on_commit=False, autoflush=True)
     with factory() as session:
+        event.listen(session, "loaded_as_persistent", _keep_alive)
         with session.begin():
             yield session

@@ -22,7 +22,7 @@ class Entry(Base):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     memo: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    lines: Mapped[list[LedgerLine]] = relationship(lazy="selectin")
+    lines: Mapped[list[LedgerLine]] = relationship(viewonly=True, order_by="LedgerLine.id")
 
 
 class LedgerLine(Base):
@@ -33,6 +33,11 @@ class LedgerLine(Base):
     __table_args__ = (
         Index("ix_ledger_lines_book_account", "book", "account", "counterparty"),
         Index("ix_ledger_lines_claim", "claim_id"),
+        # covering indexes of reports.balances and reports.ageing (migration 0003)
+        Index("ix_ledger_lines_balances", "account", "agreement_code", "book", "counterparty",
+              "commodity", "posted_on", "amount"),
+        Index("ix_ledger_lines_claim_sums", "account", "claim_id", "commodity", "posted_on",
+              "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

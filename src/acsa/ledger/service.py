@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from acsa.agreements.domain import Agreement
@@ -24,23 +25,25 @@ def post(session: Session, *, agreement: Agreement, kind: str, posted_on: dt.dat
     session.add(entry)
     session.flush()
     fy = {p: agreement.fiscal_year(p, posted_on) for p in agreement.parties}
-    session.add_all(
-        LedgerLine(entry_id=entry.id, book=p.book, account=p.account,
-                   counterparty=p.counterparty, commodity=p.commodity, amount=p.amount,
-                   posted_on=posted_on, fiscal_year=fy[p.book], agreement_code=agreement.code,
-                   claim_id=p.claim_id if p.claim_id is not None else claim_id,
-                   activity_id=activity_id, category=category, kind=line_kind)
-        for p in postings)
-    session.flush()
+    # one multi-row INSERT: lines are never changed, so they need no tracked objects
+    session.execute(insert(LedgerLine), [
+        {"entry_id": entry.id, "book": p.book, "account": p.account,
+         "counterparty": p.counterparty, "commodity": p.commodity, "amount": p.amount,
+         "posted_on": posted_on, "fiscal_year": fy[p.book], "agreement_code": agreement.code,
+         "claim_id": p.claim_id if p.claim_id is not None else claim_id,
+         "activity_id": activity_id, "category": category, "kind": line_kind}
+        for p in postings])
     return entry
 
 
 def reverse(session: Session, *, agreement: Agreement, entry: Entry, posted_on: dt.date,
             memo: str) -> Entry:
     """A correction: the same postings with opposite signs, pointing at what it reverses."""
+    lines = list(session.scalars(select(LedgerLine).where(LedgerLine.entry_id == entry.id)
+                                 .order_by(LedgerLine.id)))
     postings = [Posting(x.book, x.account, x.counterparty, x.commodity, x.amount, x.claim_id)
-                for x in entry.lines]
-    first = entry.lines[0] if entry.lines else None
+                for x in lines]
+    first = lines[0] if lines else None
     return post(session, agreement=agreement, kind="reversal", posted_on=posted_on,
                 postings=reversal(postings), memo=memo, order_id=entry.order_id,
                 claim_id=entry.claim_id, reverses_id=entry.id,

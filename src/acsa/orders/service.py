@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from acsa import errors, money, units
@@ -188,12 +190,13 @@ def snapshot(session: Session, order: Order) -> dict[str, Any]:
             "unit_price_minor": ln.unit_price_minor,
             "currency": ln.currency, "method": ln.method} for ln in order.lines],
         "deliveries": [{
-            "id": d.id, "delivered_on": d.delivered_on.isoformat(),
+            "delivered_on": d.delivered_on.isoformat(),
             "delivered_by": code(Official, d.delivered_by_id), "document": d.document_sha256,
             "lines": {str(_line_no(order, x.line_id)): format(x.quantity, "f") for x in d.lines},
-            "receipt_id": d.receipt_id} for d in order.deliveries],
+            "received": d.receipt_id is not None}
+            for d in order.deliveries],
         "receipts": [{
-            "id": r.id, "received_on": r.received_on.isoformat(),
+            "received_on": r.received_on.isoformat(),
             "received_by": code(Official, r.received_by_id),
             "lines": [{"line_no": _line_no(order, x.line_id), "delivered": format(x.delivered, "f"),
                        "received": format(x.received, "f"), "damaged": format(x.damaged, "f"),
@@ -229,8 +232,8 @@ def _line_no(order: Order, line_id: int) -> int:
 
 def _rehash(session: Session, order: Order) -> str:
     """Hash the order as it now stands. Deliveries and receipts are appended through the
-    order's relationships, so the loaded order is current and needs no reload."""
-    session.flush()
+    order's relationships and the snapshot holds no generated ids, so the loaded order is
+    current without a reload or a flush."""
     order.content_hash = content_hash(snapshot(session, order))
     return order.content_hash
 
@@ -306,13 +309,17 @@ def _build_lines(agreement: Agreement, activity_type: str, currency: str,
 
 
 def _next_number(session: Session, agreement: Agreement, party: str, fy: int) -> str:
+    # create the year's counter if missing without racing another creator, then lock it
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite_insert
+    session.execute(dialect_insert(OrderCounter).values(
+        agreement_code=agreement.code, party_code=party, fiscal_year=fy, last=0)
+        .on_conflict_do_nothing())
     counter = session.scalar(select(OrderCounter).where(
         OrderCounter.agreement_code == agreement.code, OrderCounter.party_code == party,
-        OrderCounter.fiscal_year == fy).with_for_update())
-    if counter is None:
-        counter = OrderCounter(agreement_code=agreement.code, party_code=party, fiscal_year=fy,
-                               last=0)
-        session.add(counter)
+        OrderCounter.fiscal_year == fy).with_for_update()
+        .execution_options(populate_existing=True))
+    assert counter is not None
     counter.last += 1
     session.flush()
     return domain.order_number(agreement.code, party, fy, counter.last)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from acsa import errors, money, units
@@ -193,7 +193,7 @@ def claim_view(claim: Claim) -> dict[str, object]:
 
 def claims_of(session: Session, order: Order) -> list[Claim]:
     return list(session.scalars(select(Claim).where(Claim.order_id == order.id)
-                                .order_by(Claim.id)))
+                                .order_by(Claim.id).execution_options(populate_existing=True)))
 
 
 def open_claim_numbers(session: Session, order: Order) -> list[str]:
@@ -201,21 +201,30 @@ def open_claim_numbers(session: Session, order: Order) -> list[str]:
 
 
 def get_claim(session: Session, ref: str, method: str | None = None) -> Claim:
-    """A claim by its number, or the one open claim of an order (of `method`, if given)."""
-    claim = session.scalar(select(Claim).where(Claim.number == ref).with_for_update())
-    if claim:
-        return claim
-    order = session.scalar(select(Order).where(Order.number == ref))
-    if order is None:
+    """A claim by its number, or the one open claim of an order (of `method`, if given),
+    locked for settlement: its order first, then the claim, always in that order, so that two
+    settlements of one order's claims queue and the second sees the first's result."""
+    claim_id = session.scalar(select(Claim.id).where(Claim.number == ref))
+    order_id = session.scalar(select(Claim.order_id).where(Claim.id == claim_id)) if claim_id \
+        else session.scalar(select(Order.id).where(Order.number == ref))
+    if order_id is None:
         raise errors.NotFound(f"no claim or order {ref!r}", field="claim")
-    candidates = [c for c in claims_of(session, order) if c.state == "open"
-                  and (method is None or c.method == method)]
-    if len(candidates) != 1:
-        listed = ", ".join(c.number for c in candidates) or "none"
-        raise errors.InvalidInput(
-            f"order {ref} has {len(candidates)} open {method or ''} claim(s) ({listed})",
-            field="claim", hint="Name the claim by its number (see `acsa orders show`).")
-    return session.scalar(select(Claim).where(Claim.id == candidates[0].id).with_for_update())
+    session.execute(select(Order.id).where(Order.id == order_id).with_for_update())
+    if claim_id is None:
+        candidates = list(session.scalars(
+            select(Claim).where(Claim.order_id == order_id, Claim.state == "open")
+            .order_by(Claim.id).execution_options(populate_existing=True)))
+        candidates = [c for c in candidates if method is None or c.method == method]
+        if len(candidates) != 1:
+            listed = ", ".join(c.number for c in candidates) or "none"
+            raise errors.InvalidInput(
+                f"order {ref} has {len(candidates)} open {method or ''} claim(s) ({listed})",
+                field="claim", hint="Name the claim by its number (see `acsa orders show`).")
+        claim_id = candidates[0].id
+    claim = session.scalar(select(Claim).where(Claim.id == claim_id).with_for_update()
+                           .execution_options(populate_existing=True))
+    assert claim is not None
+    return claim
 
 
 def refresh_order_state(session: Session, order: Order) -> None:
@@ -462,11 +471,20 @@ class DeadlineRun:
     offset_eligible: list[str]
 
 
-def run_deadlines(session: Session, *, as_of: dt.date, soon_days: int = 30) -> DeadlineRun:
+def run_deadlines(session: Session, *, as_of: dt.date, soon_days: int = 30,
+                  party: str | None = None) -> DeadlineRun:
+    """Mark open claims past their deadline overdue and apply each agreement's rule for an
+    overdue return in kind. With `party`, only the claims that party is creditor or debtor of
+    (a party's own run never touches claims between two other parties)."""
     run = DeadlineRun([], [], [], [])
-    open_claims = list(session.scalars(select(Claim).where(Claim.state == "open")
-                                       .order_by(Claim.due_on, Claim.id)))
-    for claim in open_claims:
+    stmt = select(Claim).where(Claim.state == "open")
+    if party is not None:
+        stmt = stmt.where(_claims_of_party(party))
+    open_claims = list(session.scalars(stmt.order_by(Claim.due_on, Claim.id)))
+    for listed in open_claims:
+        claim = get_claim(session, listed.number)  # lock it, and see a settlement just made
+        if claim.state != "open":
+            continue
         agreement = agreements.get(session, claim.agreement_code)
         if claim.due_on < as_of:
             order = session.get(Order, claim.order_id)
@@ -572,8 +590,9 @@ def approve_offset(session: Session, *, number: str, by: str, on: dt.date) -> Of
                      second_act="approve", number=number)
     agreement = agreements.get(session, offset.agreement_code)
     for item in offset.items:
-        claim = session.get(Claim, item.claim_id)
-        assert claim is not None
+        listed = session.get(Claim, item.claim_id)
+        assert listed is not None
+        claim = get_claim(session, listed.number)  # lock the order, then the claim
         if claim.state != "open" or outstanding(claim).minor < item.applied_minor:
             raise errors.StaleVersion(
                 f"claim {claim.number} changed since offset {number} was proposed",
@@ -625,3 +644,107 @@ def check_ceilings(session: Session, agreement: Agreement, order: Order,
                 warnings.append(f"{part} ceiling {limit}: {used} used "
                                 f"({used.minor * 100 // limit.minor}%) after {order.number}")
     return warnings
+
+
+# --- reading, scoped to a party ------------------------------------------------------------
+CLAIM_SORTS = {"number": Claim.number, "due_on": Claim.due_on, "issued_on": Claim.issued_on,
+               "delivered_on": Claim.delivered_on, "state": Claim.state}
+
+
+@dataclass(frozen=True)
+class ClaimQuery:
+    """Filters of the claims register; every one optional."""
+
+    state: str | None = None
+    agreement: str | None = None
+    debtor: str | None = None
+    creditor: str | None = None
+    overdue: bool | None = None
+    method: str | None = None
+    order: str | None = None
+    sort: str = "due_on"
+    descending: bool = False
+
+
+def _claims_of_party(party: str) -> ColumnElement[bool]:
+    return or_(Claim.creditor_party == party, Claim.debtor_party == party)
+
+
+def search_claims(session: Session, q: ClaimQuery, *, viewer_party: str | None = None,
+                  offset: int = 0, limit: int | None = None) -> tuple[list[Claim], int]:
+    """A page of claims and the number matching in all. With `viewer_party`, only claims that
+    party is creditor or debtor of."""
+    if q.sort not in CLAIM_SORTS:
+        raise errors.InvalidInput(f"cannot sort claims by {q.sort!r}", field="sort",
+                                  hint=f"Sort by one of: {', '.join(CLAIM_SORTS)}.")
+    conds: list[ColumnElement[bool]] = []
+    if viewer_party is not None:
+        conds.append(_claims_of_party(viewer_party))
+    if q.state:
+        conds.append(Claim.state == q.state)
+    if q.agreement:
+        conds.append(Claim.agreement_code == q.agreement.upper())
+    if q.debtor:
+        conds.append(Claim.debtor_party == q.debtor.upper())
+    if q.creditor:
+        conds.append(Claim.creditor_party == q.creditor.upper())
+    if q.overdue is not None:
+        conds.append(Claim.overdue.is_(q.overdue))
+    if q.method:
+        conds.append(Claim.method == q.method)
+    if q.order:
+        conds.append(Claim.order_id.in_(select(Order.id).where(Order.number == q.order)))
+    key = CLAIM_SORTS[q.sort].desc() if q.descending else CLAIM_SORTS[q.sort]
+    stmt = select(Claim).where(*conds).order_by(key, Claim.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    count = session.scalar(select(func.count()).select_from(Claim).where(*conds)) or 0
+    return list(session.scalars(stmt)), count
+
+
+def find_claim(session: Session, number: str, *, viewer_party: str | None = None) -> Claim:
+    """The claim with exactly this number. With `viewer_party`, a claim that party is neither
+    creditor nor debtor of is reported as not found, exactly like one that does not exist."""
+    stmt = select(Claim).where(Claim.number == number)
+    if viewer_party is not None:
+        stmt = stmt.where(_claims_of_party(viewer_party))
+    claim = session.scalar(stmt)
+    if claim is None:
+        raise errors.NotFound(f"no claim {number!r}", field="number")
+    return claim
+
+
+def _offsets_of_party(party: str) -> ColumnElement[bool]:
+    return or_(Offset.proposing_party == party, Offset.approving_party == party)
+
+
+def search_offsets(session: Session, *, viewer_party: str | None = None,
+                   agreement: str | None = None, state: str | None = None,
+                   descending: bool = False, offset: int = 0,
+                   limit: int | None = None) -> tuple[list[Offset], int]:
+    """A page of offsets (by number) and the number matching in all. With `viewer_party`,
+    only offsets that party proposed or must approve."""
+    conds: list[ColumnElement[bool]] = []
+    if viewer_party is not None:
+        conds.append(_offsets_of_party(viewer_party))
+    if agreement:
+        conds.append(Offset.agreement_code == agreement.upper())
+    if state:
+        conds.append(Offset.state == state)
+    key = Offset.number.desc() if descending else Offset.number
+    stmt = select(Offset).where(*conds).order_by(key, Offset.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    count = session.scalar(select(func.count()).select_from(Offset).where(*conds)) or 0
+    return list(session.scalars(stmt)), count
+
+
+def find_offset(session: Session, number: str, *, viewer_party: str | None = None) -> Offset:
+    """The offset by number; with `viewer_party`, one of other parties is not found."""
+    stmt = select(Offset).where(Offset.number == number)
+    if viewer_party is not None:
+        stmt = stmt.where(_offsets_of_party(viewer_party))
+    found = session.scalar(stmt)
+    if found is None:
+        raise errors.NotFound(f"no offset {number!r}", field="number")
+    return found
