@@ -13,6 +13,7 @@ from acsa.api import problems
 from acsa.api.middleware import BodyLimit, Idempotency
 from acsa.api.routes import auth, orders
 from acsa.db import migrate
+from acsa.webhooks import worker
 
 API_PREFIX = "/api/v1"
 
@@ -25,7 +26,8 @@ def create_app(engine: Engine, *, secure_cookies: bool = False) -> FastAPI:
         "'Authorization: Bearer <token>'. Every POST accepts an Idempotency-Key header; "
         "transitions accept If-Match with the order's ETag. Errors are RFC 9457 problem "
         "details.",
-        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+        lifespan=worker.lifespan)  # the webhook delivery worker runs with the server
     app.state.engine = engine
     app.state.secure_cookies = secure_cookies
     problems.install(app)

@@ -276,3 +276,381 @@ class WebhookIn(Input):
                                           pattern=r"^https?://[^\s]+$")]
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)]
     description: ShortText = ""
+
+
+# --- problem details (documented on the settlement, books, reference and audit routes) -----
+class Problem(BaseModel):
+    """An RFC 9457 problem-details document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    code: str | None = None
+    hint: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description,
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem_response("Not signed in."),
+    403: _problem_response("The viewer's role or party may not do this; the reason is given."),
+    404: _problem_response("No such object among those the viewer's party may see."),
+    409: _problem_response("An ACSA rule forbids it, or it conflicts with the stored state."),
+    422: _problem_response("The request is malformed; each bad field is named."),
+}
+
+
+# --- settlement: claims, settlements, offsets, deadlines -----------------------------------
+class ClaimSummary(BaseModel):
+    number: str
+    order: str
+    agreement: str
+    method: str = Field(description="cash, rik or eve")
+    creditor: str
+    debtor: str
+    item: str
+    category: str
+    amount: str = Field(description="What was billed, e.g. '1,234.50 PHP' (in-kind: the value "
+                        "at the order price).")
+    amount_minor: int
+    currency: str
+    quantity: str | None = Field(None, description="In-kind (rik) claims: the quantity owed.")
+    unit: str | None = None
+    outstanding: str
+    outstanding_minor: int
+    outstanding_quantity: str | None = None
+    delivered_on: dt.date
+    issued_on: dt.date
+    due_on: dt.date
+    state: str = Field(description="open, settled or converted")
+    overdue: bool
+    settled_on: dt.date | None = None
+
+
+class SettlementRecordOut(BaseModel):
+    id: int
+    kind: str = Field(description="payment, return, exchange, offset or conversion")
+    settled_on: dt.date
+    applied: str = Field(description="What the settlement discharged, in the claim currency.")
+    applied_minor: int
+    applied_quantity: str | None = None
+    tendered: str | None = Field(None, description="What was paid, returned or given, as "
+                                 "tendered (before any conversion).")
+    rate: str | None = None
+    reference: str
+    description: str
+    offset: str | None = None
+    recorded_by: str | None = Field(None, description="Official code; none for the system.")
+
+
+class ClaimOut(ClaimSummary):
+    stock_number: str
+    converted_from: str | None = None
+    settlements: list[SettlementRecordOut]
+
+
+class SettlementOut(BaseModel):
+    settlement: SettlementRecordOut
+    claim: ClaimOut
+
+
+class OffsetItemOut(BaseModel):
+    claim: str
+    creditor: str
+    debtor: str
+    applied: str
+    applied_minor: int
+    value: str
+    value_minor: int
+    rate: str
+
+
+class OffsetOut(BaseModel):
+    number: str
+    agreement: str
+    state: str = Field(description="proposed, approved or withdrawn")
+    proposing_party: str
+    approving_party: str
+    amount: str
+    amount_minor: int
+    currency: str
+    offset_on: dt.date
+    proposed_by: str | None
+    approved_by: str | None
+    note: str
+    items: list[OffsetItemOut]
+
+
+class DeadlineConversion(BaseModel):
+    claim: str
+    cash_claim: str
+
+
+class DueSoon(BaseModel):
+    claim: str
+    due_on: dt.date
+
+
+class DeadlinesOut(BaseModel):
+    as_of: dt.date
+    newly_overdue: list[str]
+    converted: list[DeadlineConversion]
+    due_soon: list[DueSoon]
+    offset_eligible: list[str]
+
+
+# --- books ---------------------------------------------------------------------------------
+class BalanceOut(BaseModel):
+    agreement: str
+    creditor: str
+    debtor: str
+    method: str = Field(description="cash, rik or eve")
+    commodity: str
+    creditor_book: str = Field(description="What the creditor's book says it is owed.")
+    debtor_book: str = Field(description="What the debtor's book says it owes.")
+    creditor_book_units: int = Field(description="Minor units (in-kind: thousandths).")
+    debtor_book_units: int
+    books_agree: bool
+
+
+class NetOut(BaseModel):
+    creditor: str
+    debtor: str
+    amount: str
+    amount_minor: int
+    currency: str
+
+
+class BalanceReport(BaseModel):
+    as_of: dt.date
+    balances: list[BalanceOut]
+    reporting_currency: str | None = None
+    net: list[NetOut] = Field(default_factory=list, description="Everything owed, in the "
+                              "reporting currency (when one is asked for).")
+    rates_used: list[str] = Field(default_factory=list)
+
+
+class AgeingClaimOut(BaseModel):
+    claim: str
+    agreement: str
+    creditor: str
+    debtor: str
+    method: str = Field(description="cash, rik or eve")
+    outstanding: str
+    outstanding_units: int
+    value: str
+    value_minor: int
+    currency: str
+    delivered_on: dt.date
+    due_on: dt.date
+    age_days: int
+    bucket: str
+    overdue: bool
+
+
+class AgeingBucketsOut(BaseModel):
+    creditor: str
+    debtor: str
+    currency: str
+    amounts: dict[str, str] = Field(description="Bucket name -> value outstanding.")
+    amounts_minor: dict[str, int]
+
+
+class AgeingReport(BaseModel):
+    as_of: dt.date
+    bucket_names: list[str]
+    claims: list[AgeingClaimOut]
+    buckets: list[AgeingBucketsOut]
+
+
+class SupportTotalOut(BaseModel):
+    agreement: str
+    supplier: str
+    recipient: str
+    fiscal_year: int
+    activity: str | None
+    category: str | None
+    kind: str | None
+    commodity: str
+    amount: str
+    amount_units: int
+
+
+class CeilingUseOut(BaseModel):
+    agreement: str
+    party: str
+    fiscal_year: int
+    part: str = Field(description="supplies, services or total")
+    currency: str
+    ceiling: str
+    ceiling_minor: int
+    used: str
+    used_minor: int
+    headroom: str
+    headroom_minor: int
+    percent: str
+
+
+class SupportReport(BaseModel):
+    as_of: dt.date
+    totals: list[SupportTotalOut]
+    ceilings: list[CeilingUseOut]
+
+
+# --- reference data ------------------------------------------------------------------------
+class AgreementSummary(BaseModel):
+    code: str
+    version: int
+    title: str
+    short_name: str
+    parties: list[str]
+    signed_on: dt.date
+    in_force_on: dt.date | None
+    ends_on: dt.date | None
+    status: str = Field(description="'in force', or why orders are refused today.")
+
+
+class AgreementOut(AgreementSummary):
+    definition: dict[str, Any] = Field(description="The agreement's terms as loaded.")
+
+
+class PartyOut(BaseModel):
+    code: str
+    name: str
+    force: str
+    currency: str
+
+
+class UnitOut(BaseModel):
+    code: str
+    party: str
+    name: str
+    address: str
+
+
+class OfficialOut(BaseModel):
+    code: str
+    name: str
+    person: str
+    party: str
+    role: str
+    unit: str | None
+    rank_title: str
+    email: str
+    limit: str | None
+    limit_minor: int | None
+    limit_currency: str | None
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    party: str
+    official: str | None
+    role: str | None
+    is_admin: bool
+    disabled: bool
+    locked: bool
+
+
+class ActivityOut(BaseModel):
+    code: str
+    name: str
+    type: str
+    place: str
+    starts_on: dt.date
+    ends_on: dt.date
+    agreements: list[str] = Field(description="Those of the viewer's party only.")
+
+
+class RateOut(BaseModel):
+    id: int
+    base: str
+    quote: str
+    rate: str
+    effective_on: dt.date
+    kind: str
+    agreement: str | None
+    fiscal_year: int | None
+    source: str
+
+
+# --- audit ---------------------------------------------------------------------------------
+class VerifyOut(BaseModel):
+    events: int
+    head: str
+    ok: bool
+    broken_at: int | None
+    reason: str | None
+
+
+class AuditEventOut(EventOut):
+    subject: str
+    prev_hash: str
+
+
+# --- webhooks ------------------------------------------------------------------------------
+class WebhookOut(BaseModel):
+    """A subscription as the API shows it: never its secret."""
+
+    id: int
+    party: str
+    url: str
+    description: str
+    active: bool
+    created_by: str
+    created_at: dt.datetime
+    deactivated_at: dt.datetime | None
+
+
+class WebhookAttemptOut(BaseModel):
+    attempt: int
+    at: dt.datetime
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: int
+    event_seq: int
+    action: str
+    subject: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_status_code: int | None
+    last_error: str
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    log: list[WebhookAttemptOut]
+
+
+# --- path and query identifiers; text PostgreSQL can store ---------------------------------
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=60,
+                                              pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+"""A claim, offset, order or agreement number in a path or query (never a control byte)."""
+
+NO_CONTROL = r"^[^\x00-\x1f]*$"  # free text in a query: no control characters
+
+
+def refuse_nul(body: BaseModel) -> None:
+    """Refuse a NUL character in any text of a request body as bad input (422): PostgreSQL
+    cannot store it, and no field of acsa has a use for it."""
+    from acsa import errors  # here only: the bodies themselves need nothing but pydantic
+
+    for name, value in body:
+        if isinstance(value, str) and "\x00" in value:
+            raise errors.InvalidInput(f"{name}: text may not contain NUL characters",
+                                      field=name)

@@ -20,10 +20,12 @@ from acsa.parties.models import Official, Party, Unit
 from acsa.rates.models import Rate
 from acsa.settlement.models import Claim, Offset, OffsetItem, SettlementRecord
 from acsa.users.models import ApiToken, User, WebSession
+from acsa.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Activity", "AgreementRecord", "Base", "Claim", "Delivery", "DeliveryLine", "Document",
     "Entry", "Event", "LedgerLine", "Official", "Offset", "OffsetItem", "Order", "OrderCounter",
     "OrderLine", "Party", "Rate", "Receipt", "ReceiptLine", "SettlementRecord", "Unit",
     "activity_agreements", "ApiToken", "IdempotencyKey", "User", "WebSession",
+    "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
 ]
