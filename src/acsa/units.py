@@ -29,13 +29,15 @@ def check_unit(unit: str) -> str:
     if not isinstance(unit, str) or not unit.strip():
         raise InvalidQuantity("a unit of measure is required", field="unit",
                               hint="Use a unit such as L, gal, kg, t, each, h, day.")
+    if len(unit) > 30 or not all(c.isalnum() or c in " _*/^." for c in unit):
+        raise InvalidQuantity(f"unknown unit {unit!r}", field="unit",
+                              hint="Use a unit such as L, gal, kg, t, each, h, day.")
     try:
-        registry().Unit(unit)
-    except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
-            AttributeError, TypeError):
+        parsed = registry().Unit(unit)
+    except Exception:  # noqa: BLE001 - pint's parser raises many kinds on odd input
         raise InvalidQuantity(f"unknown unit {unit!r}", field="unit",
                               hint="Use a unit such as L, gal, kg, t, each, h, day.") from None
-    if registry().Unit(unit).dimensionless:
+    if parsed.dimensionless:
         raise InvalidQuantity(f"{unit!r} is not a unit of measure", field="unit",
                               hint="Count items in 'each'; use L, kg, h... for the rest.")
     return unit
@@ -64,4 +66,7 @@ def convert(quantity: Decimal, unit: str, to: str) -> Decimal:
     except pint.DimensionalityError:
         raise IncompatibleUnits(f"cannot convert {unit} to {to}: different kinds of quantity",
                                 field="unit") from None
+    except (ArithmeticError, ValueError, OverflowError):
+        raise InvalidQuantity(f"{quantity} {unit} cannot be expressed in {to}",
+                              field="quantity") from None
     return Decimal(value).quantize(PRECISION, rounding=ROUND_HALF_EVEN)

@@ -71,3 +71,20 @@ def get(session: Session, code: str) -> Agreement:
 def list_agreements(session: Session) -> list[tuple[AgreementRecord, Agreement]]:
     rows = session.scalars(select(AgreementRecord).order_by(AgreementRecord.code))
     return [(r, _parse(r)) for r in rows]
+
+
+def list_for_party(session: Session, party: str) -> list[tuple[AgreementRecord, Agreement]]:
+    """The agreements `party` is a party to (a party sees no other)."""
+    return [(r, a) for r, a in list_agreements(session) if party in a.parties]
+
+
+def get_for_party(session: Session, code: str, party: str) -> Agreement:
+    """The agreement, if `party` is a party to it; any other is reported as not found, exactly
+    like one that does not exist (and the hint names only the party's own agreements)."""
+    row = session.get(AgreementRecord, code.upper())
+    agreement = _parse(row) if row is not None else None
+    if agreement is None or party not in agreement.parties:
+        own = ", ".join(a.code for _, a in list_for_party(session, party)) or "none"
+        raise errors.NotFound(f"no agreement {code!r}", field="agreement",
+                              hint=f"Agreements of {party}: {own}.")
+    return agreement

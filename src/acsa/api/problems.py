@@ -97,6 +97,12 @@ def install(app: FastAPI) -> None:
         return problem(409, "Conflict", "Conflict", "refused by the database: the record "
                        "already exists or is referenced", instance=request.url.path)
 
+    @app.exception_handler(sa_exc.DataError)
+    async def _data(request: Request, e: sa_exc.DataError) -> JSONResponse:
+        return problem(422, "InvalidValue", "Invalid value", "a value is too long, out of "
+                       "range or contains a character the database cannot store",
+                       instance=request.url.path)
+
     @app.exception_handler(sa_exc.OperationalError)
     async def _operational(request: Request, e: sa_exc.OperationalError) -> JSONResponse:
         text = str(e.orig) if e.orig else str(e)

@@ -32,14 +32,15 @@ def list_parties(session: Session) -> list[Party]:
     return list(session.scalars(select(Party).order_by(Party.code)))
 
 
-def add_unit(session: Session, *, code: str, party: str, name: str, address: str = "") -> Unit:
+def add_unit(session: Session, *, code: str, party: str, name: str, address: str = "",
+             actor: str = "admin") -> Unit:
     get_party(session, party)
     if session.scalar(select(Unit).where(Unit.code == code)):
         raise errors.AlreadyExists(f"unit {code!r} already exists", field="code")
     unit = Unit(code=code, party_code=party.upper(), name=name, address=address)
     session.add(unit)
     session.flush()
-    audit.append(session, party=unit.party_code, actor="admin", action="unit.added",
+    audit.append(session, party=unit.party_code, actor=actor, action="unit.added",
                  subject=f"unit:{code}", payload={"name": name, "address": address})
     return unit
 
@@ -62,7 +63,8 @@ def list_units(session: Session, party: str | None = None) -> list[Unit]:
 def add_official(session: Session, *, code: str, name: str, party: str, role: str,
                  valid_from: dt.date, valid_to: dt.date | None = None,
                  limit: money.Money | None = None, unit: str | None = None,
-                 person: str | None = None, rank_title: str = "", email: str = "") -> Official:
+                 person: str | None = None, rank_title: str = "", email: str = "",
+                 actor: str = "admin") -> Official:
     get_party(session, party)
     try:
         role = Role(role).value
@@ -84,7 +86,7 @@ def add_official(session: Session, *, code: str, name: str, party: str, role: st
         email=email)
     session.add(official)
     session.flush()
-    audit.append(session, party=official.party_code, actor="admin", action="official.added",
+    audit.append(session, party=official.party_code, actor=actor, action="official.added",
                  subject=f"official:{code}",
                  payload={"name": name, "role": role, "person": official.person,
                           "limit": str(limit) if limit else None, "valid_from": valid_from,

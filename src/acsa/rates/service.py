@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from acsa import errors, money
@@ -112,3 +112,23 @@ def conversion(session: Session, agreement: Agreement, base: str, quote: str,
         value = Decimal(1) / value
     note = f"{row.base}/{row.quote} {row.rate} ({row.kind}, {row.effective_on}, {row.source})"
     return Conversion(value, row.id, note)
+
+
+def search_rates(session: Session, *, agreement_codes: list[str], currency: str | None = None,
+                 kind: str | None = None, agreement: str | None = None, offset: int = 0,
+                 limit: int | None = None) -> tuple[list[Rate], int]:
+    """A page of the rate table (oldest first) and the number matching in all: market rates,
+    and the fixed rates of the agreements in `agreement_codes` only."""
+    conds = [or_(Rate.agreement_code.is_(None), Rate.agreement_code.in_(agreement_codes))]
+    if currency:
+        conds.append(or_(Rate.base == currency.upper(), Rate.quote == currency.upper()))
+    if kind:
+        conds.append(Rate.kind == kind)
+    if agreement:
+        conds.append(Rate.agreement_code == agreement.upper())
+    stmt = (select(Rate).where(*conds)
+            .order_by(Rate.effective_on, Rate.base, Rate.quote, Rate.id).offset(offset))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    count = session.scalar(select(func.count()).select_from(Rate).where(*conds)) or 0
+    return list(session.scalars(stmt)), count

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from acsa import errors, money, units
 from acsa.agreements import service as agreements
 from acsa.agreements.domain import Agreement
+from acsa.agreements.models import AgreementRecord
 from acsa.audit import service as audit
 from acsa.audit.chain import content_hash
 from acsa.db.base import utcnow
@@ -524,6 +525,9 @@ def propose_offset(session: Session, *, agreement_code: str, by: str, on: dt.dat
     _finance(session, by, official.party_code, on, "propose an offset")
     me, other = official.party_code, agreement.other_party(official.party_code)
     currency = money.check_currency((currency or parties.get_party(session, me).currency).upper())
+    # one proposal at a time per agreement: queue on the agreement's row
+    session.execute(select(AgreementRecord.code).where(AgreementRecord.code == agreement.code)
+                    .with_for_update())
     pending = session.scalar(select(Offset).where(Offset.agreement_code == agreement.code,
                                                   Offset.state == "proposed"))
     if pending:

@@ -70,8 +70,9 @@ def check_password_policy(password: str) -> None:
 def add_user(session: Session, *, username: str, password: str, party: str,
              official: str | None = None, is_admin: bool = False, display_name: str = "",
              actor: str = "admin") -> User:
-    if not username.strip() or len(username) > 80 or any(c.isspace() for c in username):
-        raise errors.InvalidInput("a username is 1-80 characters without spaces",
+    if not username.strip() or len(username) > 40 or any(c.isspace() for c in username) \
+            or "\x00" in username:
+        raise errors.InvalidInput("a username is 1-40 characters without spaces",
                                   field="username")
     check_password_policy(password)
     party_row = parties.get_party(session, party)

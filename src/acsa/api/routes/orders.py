@@ -116,6 +116,7 @@ def create_order(body: OrderCreate, request: Request, response: Response,
     by = deps.require_official(viewer, "create an order")
 
     def go(s: Session) -> OrderOut:
+        agreements.get_for_party(s, body.agreement, viewer.party)  # others': 404, not 403
         order = service.create_order(
             s, agreement_code=body.agreement, activity_code=body.activity, by=by,
             order_on=body.order_on, lines=_lines(s, body.agreement, by, body.currency,
