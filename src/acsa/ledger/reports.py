@@ -125,6 +125,7 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
                    Claim.due_on)
             .join(sub, sub.c.claim_id == Claim.id).order_by(Claim.delivered_on, Claim.id))
     out = []
+    buckets: dict[dt.date, str] = {}  # many claims share a delivery date: bucket each date once
     for (number, order_id, code, cred, debt, method, commodity, left, amount, quantity, cur,
          delivered, due) in session.execute(stmt):
         left = int(left)
@@ -132,9 +133,12 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
             value = money.Money(amount, cur).times(books.from_kind_units(left) / quantity).minor
         else:
             value = left
+        bucket = buckets.get(delivered)
+        if bucket is None:
+            bucket = buckets[delivered] = bucket_for(delivered, as_of)
         out.append(AgeingRow(number, order_id, code, cred, debt, method, commodity, left, value,
-                             cur, delivered, due, (as_of - delivered).days,
-                             bucket_for(delivered, as_of), due < as_of))
+                             cur, delivered, due, (as_of - delivered).days, bucket,
+                             due < as_of))
     return out
 
 

@@ -1,0 +1,160 @@
+"""Order lifecycles through the services on a SQLite file, against raw committed inserts.
+
+Each lifecycle is 7 transitions (create, request, accept, deliver with a small document,
+receive, pay, close), each in its own unit of work as the CLI runs them, on a file opened by
+acsa.db.engine.make_engine (WAL, synchronous=FULL, BEGIN IMMEDIATE). The baseline, measured in
+the same run and the same folder, is single-row INSERT + COMMIT into a SQLite file with the
+same durability. Target: transitions/second at least a quarter of the raw insert rate.
+
+    .venv/bin/python bench/lifecycle.py [--n 300] [--raw-rows 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sqlite3
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from _common import OUT, fresh, home, rate, table, verdict
+from sqlalchemy import Engine, event
+from tests.factories import draft, official, setup_world
+
+from acsa.db import migrate
+from acsa.db.engine import make_engine, unit_of_work
+from acsa.money import Money
+from acsa.orders import service as orders
+from acsa.settlement import service as settlement
+
+TARGET = 0.25  # of the raw committed-insert rate
+TRANSITIONS = 7
+WARMUP = 5  # lifecycles run before the clock starts: statement caches, imports, first pages
+
+
+def raw_inserts(path: Path, rows: int) -> float:
+    """Seconds for `rows` single-row INSERT + COMMIT transactions, WAL and synchronous=FULL."""
+    conn = sqlite3.connect(fresh(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL, body TEXT NOT NULL)")
+    body = "x" * 200
+    start = time.perf_counter()
+    for i in range(rows):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (at, body) VALUES (?, ?)", (str(i), body))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def lifecycle(engine: Engine, on: dt.date) -> None:
+    """One order from creation to closed: seven units of work."""
+    with unit_of_work(engine) as s:
+        number = draft(s, on=on).number
+    with unit_of_work(engine) as s:
+        orders.request_order(s, number=number, by=official("JP", "requesting"), on=on)
+    with unit_of_work(engine) as s:
+        orders.accept_order(s, number=number, by=official("PH", "approving"), on=on,
+                            supplier_poc="Cdr Cruz, +63 47 000 0000", supplying_unit="PN-NFSL")
+    delivered = on + dt.timedelta(days=2)
+    with unit_of_work(engine) as s:
+        orders.record_delivery(s, number=number, by=official("PH", "supplying"), on=delivered,
+                               quantities={1: Decimal(10000)}, document_name="issue-slip.pdf",
+                               document=f"issue slip {number}\n".encode() * 20)
+    with unit_of_work(engine) as s:
+        orders.record_receipt(s, number=number, by=official("JP", "receiving"), on=delivered,
+                              lines={})
+    paid = on + dt.timedelta(days=20)
+    with unit_of_work(engine) as s:
+        [claim] = settlement.claims_of(s, orders.get_order(s, number))
+        settlement.pay(s, claim_ref=claim.number, by=official("JP", "finance"), on=paid,
+                       amount=Money(claim.amount_minor, claim.currency))
+    with unit_of_work(engine) as s:
+        orders.close_order(s, number=number, by=official("PH", "finance"), on=paid)
+
+
+def _statements_per_lifecycle(engine: Engine, on: dt.date) -> float:
+    """Run the untimed warm-up lifecycles, counting the SQL statements they send."""
+    sent = 0
+
+    def count(*_: object) -> None:
+        nonlocal sent
+        sent += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    for _ in range(WARMUP):
+        lifecycle(engine, on)
+    event.remove(engine, "before_cursor_execute", count)
+    return sent / WARMUP
+
+
+def _time_commits(engine: Engine) -> list[float]:
+    """Add up the time spent in COMMIT (the WAL write and its fsync): [seconds]."""
+    spent = [0.0]
+    do_commit = engine.dialect.do_commit
+
+    def timed(dbapi_connection: object) -> None:
+        start = time.perf_counter()
+        do_commit(dbapi_connection)
+        spent[0] += time.perf_counter() - start
+
+    engine.dialect.do_commit = timed  # type: ignore[method-assign]
+    return spent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=300, help="lifecycles to time (default 300)")
+    parser.add_argument("--raw-rows", type=int, default=5000,
+                        help="rows of the raw committed-insert baseline (default 5000)")
+    args = parser.parse_args(argv)
+
+    raw_seconds = raw_inserts(OUT / "lifecycle-raw.db", args.raw_rows)
+
+    acsa_home = home("lifecycle")
+    engine = make_engine(f"sqlite:///{fresh(OUT / 'lifecycle.db')}")
+    migrate.upgrade(engine)
+    with unit_of_work(engine) as s:
+        setup_world(s, acsa_home)
+    first = dt.date(2026, 5, 10)
+    statements = _statements_per_lifecycle(engine, first)
+    committing = _time_commits(engine)
+    start = time.perf_counter()
+    for i in range(args.n):
+        lifecycle(engine, first + dt.timedelta(days=i % 40))
+    seconds = time.perf_counter() - start
+    commit_seconds = committing[0]
+    engine.dispose()
+
+    transitions = args.n * TRANSITIONS
+    raw_rate = args.raw_rows / raw_seconds
+    acsa_rate = transitions / seconds
+    ratio = acsa_rate / raw_rate
+    print(f"lifecycle benchmark: {args.n} lifecycles x {TRANSITIONS} transitions on a SQLite "
+          f"file (WAL, synchronous=FULL), {WARMUP} more untimed first\n")
+    print(f"SQL statements sent per lifecycle (counted in the warm-up): {statements:.0f}, "
+          f"{statements / TRANSITIONS:.1f} per transition\n")
+    print(table(["measure", "count", "seconds", "rate", "vs raw"], [
+        ["raw INSERT+COMMIT (baseline)", f"{args.raw_rows:,}", f"{raw_seconds:.2f}",
+         rate(args.raw_rows, raw_seconds), "1.00"],
+        ["acsa transitions", f"{transitions:,}", f"{seconds:.2f}",
+         rate(transitions, seconds), f"{ratio:.2f}"],
+        ["acsa lifecycles", f"{args.n:,}", f"{seconds:.2f}", rate(args.n, seconds),
+         f"{args.n / seconds / raw_rate:.3f}"],
+        ["  of which COMMIT (WAL write + fsync)", f"{transitions:,}", f"{commit_seconds:.2f}",
+         rate(transitions, commit_seconds), f"{transitions / commit_seconds / raw_rate:.2f}"],
+    ]))
+    print()
+    print(table(["target", "measured", "result"], [
+        [f"transitions/s >= {TARGET:.2f} x raw inserts/s", f"{ratio:.2f} x",
+         verdict(ratio >= TARGET)],
+    ]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
