@@ -128,9 +128,10 @@ def add_users(s: Session) -> str | None:
     return password
 
 
-def load(s: Session) -> None:
+def load(s: Session) -> bool:
+    """Load the story; False (and nothing done) if the database already has orders."""
     if s.scalar(select(Order.id).limit(1)) is not None:
-        return  # already has orders: never mix the demo into real books
+        return False  # never mix the demo into real books
     folder = config.agreements_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "demo-phjp-in-force.toml").write_text(AMENDMENT, encoding="utf-8")
@@ -180,8 +181,8 @@ def load(s: Session) -> None:
     _through(s, n1, req="jp-sato", app="ph-cruz", sup="ph-reyes", rcv="jp-ito",
              sup_unit="PN-NBSBMA", poc="Lt Reyes, +63 47 252 0000", on=D(2026, 5, 27),
              doc="fuel-delivery-ticket-0441.pdf",
-             receive={1: ReceiptLineInput(Decimal(118500), reason="short: meter reading at "
-                                          "the ship's manifold 1,500 L below the truck meter")})
+             receive={1: ReceiptLineInput(Decimal(118500), reason="meter reading at the "
+                                          "ship's manifold 1,500 L below the truck meter")})
     bill1 = settlement.open_claim_numbers(s, orders.get_order(s, n1))[0]
     settlement.pay(s, claim_ref=bill1, by="jp-abe", on=D(2026, 6, 20),
                    amount=Money.of("5000000", "PHP"), reference="JMSDF wire 2026-0620-01")
@@ -279,3 +280,4 @@ def load(s: Session) -> None:
 
     settlement.run_deadlines(s, as_of=TODAY)
     add_users(s)
+    return True

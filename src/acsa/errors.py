@@ -182,7 +182,8 @@ class MissingDataElements(AcsaError):
 
 
 class OverReceiptWithoutReason(AcsaError):
-    hint = "Give the over quantity a reason with `--over LINE=QTY:REASON`."
+    hint = ("Give the reason for the over quantity: `--reason LINE=WHY` on the command line, "
+            "`reason` of the line over HTTP.")
 
 
 class DeliveryExceedsOrder(AcsaError):

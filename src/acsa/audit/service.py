@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, or_, select
+from sqlalchemy import String, cast, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from acsa.audit import chain
@@ -68,10 +68,50 @@ class Verification:
         return self.broken_at is None
 
 
+_SEP_SQL = {"sqlite": "char(31)", "postgresql": "chr(31)"}
+_LINK_SQL = {
+    "sqlite": "acsa_link(prev_hash, {body})",
+    "postgresql": "encode(sha256(convert_to(prev_hash || chr(31) || {body}, 'UTF8')), 'hex')",
+}
+
+
+def _first_break_in_db(session: Session) -> tuple[int, str] | None:
+    """The same checks as `chain.first_break`, each row's made by the database: a gap in the
+    sequence, a prev_hash that is not the hash before it, or content that does not hash to
+    its stored hash. Only the first broken row comes back, so nothing crosses the driver per
+    event. On SQLite the hash is `chain.link` registered as a function; PostgreSQL has
+    SHA-256 built in."""
+    dialect = session.get_bind().dialect.name
+    sep = _SEP_SQL[dialect]
+    body = f" || {sep} || ".join(["CAST(seq AS TEXT)", "at", "party", "actor", "action",
+                                   "subject", "order_hash", "payload"])
+    if dialect == "sqlite":
+        raw = session.connection().connection.driver_connection
+        raw.create_function("acsa_link", 2, chain.link, deterministic=True)  # type: ignore[union-attr]
+    link = _LINK_SQL[dialect].format(body=body)
+    sql = f"""
+        SELECT seq, reason FROM (
+          SELECT seq, CASE
+            WHEN seq <> COALESCE(LAG(seq) OVER w, 0) + 1 THEN 'gap'
+            WHEN prev_hash <> COALESCE(LAG(hash) OVER w, :genesis) THEN 'prev'
+            WHEN hash <> {link} THEN 'altered' END AS reason
+          FROM audit_events WINDOW w AS (ORDER BY seq)
+        ) AS checked WHERE reason IS NOT NULL ORDER BY seq LIMIT 1"""
+    row = session.execute(text(sql), {"genesis": chain.GENESIS}).first()
+    if row is None:
+        return None
+    seq, reason = row
+    if reason == "gap":
+        missing = session.scalar(select(func.max(Event.seq)).where(Event.seq < seq)) or 0
+        return seq, f"event {missing + 1} is missing (next stored event is {seq})"
+    return seq, {"prev": "prev_hash does not match the hash of the event before it",
+                 "altered": "content does not match its hash (the event was altered)"}[reason]
+
+
 def verify(session: Session) -> Verification:
     count = session.scalar(select(func.count()).select_from(Event)) or 0
     head = session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1)) or chain.GENESIS
-    broken = chain.first_break(_rows(session))
+    broken = _first_break_in_db(session)
     if broken:
         return Verification(count, head, broken[0], broken[1])
     return Verification(count, head, None, None)

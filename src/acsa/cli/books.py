@@ -62,25 +62,26 @@ def balance(as_of: str | None = AsOf, agreement: str | None = Agreement,
     """What each party owes the other, in cash and in kind, from both parties' books."""
     def go(s: Session) -> None:
         data = balance_data(s, as_of, agreement, currency)
-
-        def render() -> None:
-            rows = data["balances"]
-            assert isinstance(rows, list)
-            table(f"Statement of balances as of {data['as_of']}",
-                  ["agreement", "owed to", "owed by", "method", "creditor's book",
-                   "debtor's book", "books"],
-                  [[r["agreement"], r["creditor"], r["debtor"], r["method"], r["creditor_book"],
-                    r["debtor_book"], "agree" if r["books_agree"] else "[red]DIFFER[/]"]
-                   for r in rows])
-            if not rows:
-                out.print("nothing is owed")
-            for n in data.get("net", []):  # type: ignore[attr-defined]
-                out.print(f"  {n['debtor']} owes {n['creditor']} {n['amount']} in all "
-                          f"(in {data['reporting_currency']})")
-            for r in data.get("rates_used", []):  # type: ignore[attr-defined]
-                out.print(f"  rate used: {r}")
-        emit(data, as_json, render)
+        emit(data, as_json, lambda: render_balance(data))
     run(go, as_json=as_json)
+
+
+def render_balance(data: dict[str, object]) -> None:
+    rows = data["balances"]
+    assert isinstance(rows, list)
+    table(f"Statement of balances as of {data['as_of']}",
+          ["agreement", "owed to", "owed by", "method", "creditor's book", "debtor's book",
+           "books"],
+          [[r["agreement"], r["creditor"], r["debtor"], r["method"], r["creditor_book"],
+            r["debtor_book"], "agree" if r["books_agree"] else "[red]DIFFER[/]"]
+           for r in rows])
+    if not rows:
+        out.print("nothing is owed")
+    for n in data.get("net", []):  # type: ignore[attr-defined]
+        out.print(f"  {n['debtor']} owes {n['creditor']} {n['amount']} in all "
+                  f"(in {data['reporting_currency']})")
+    for r in data.get("rates_used", []):  # type: ignore[attr-defined]
+        out.print(f"  rate used: {r}")
 
 
 @app.command("ageing")
@@ -196,4 +197,4 @@ def export(fmt: str = typer.Option("ledger", "--format",
         else:
             exporter.write_journal(s, sys.stdout, fmt=kind, book=book and book.upper(),  # type: ignore[arg-type]
                                    agreement=agreement and agreement.upper(), as_of=date)
-    run(go)
+    run(go, buffered=output is not None)

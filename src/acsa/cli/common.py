@@ -3,7 +3,9 @@ a line on stderr (or JSON) and an exit code, and parsing of dates, money and lin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -46,18 +48,24 @@ def fail(error: errors.AcsaError, as_json: bool) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-def run(fn: Callable[[Session], T], *, as_json: bool = False) -> T:
-    """Run `fn` in one transaction; a domain error rolls everything back and exits non-zero."""
+def run(fn: Callable[[Session], T], *, as_json: bool = False, buffered: bool = True) -> T:
+    """Run `fn` in one transaction; a domain error rolls everything back and exits non-zero.
+    What `fn` prints is held until the transaction has committed, so a user never reads
+    "created" for something that was rolled back (`buffered=False` streams, for exports)."""
+    held = io.StringIO()
     try:
         engine = get_engine(STATE.db)
-        with unit_of_work(engine) as session:
-            return fn(session)
+        with contextlib.redirect_stdout(held) if buffered else contextlib.nullcontext():
+            with unit_of_work(engine) as session:
+                result = fn(session)
+        sys.stdout.write(held.getvalue())
+        return result
     except errors.AcsaError as e:
         fail(e, as_json)
     except StaleDataError:
         fail(errors.StaleVersion("the order was changed by another command at the same time"),
              as_json)
-    except sa_exc.OperationalError as e:
+    except (sa_exc.OperationalError, sa_exc.ProgrammingError) as e:
         text = str(e.orig) if e.orig else str(e)
         if "no such table" in text or "does not exist" in text:
             fail(errors.NotFound("the database is not initialised",

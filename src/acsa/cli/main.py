@@ -32,41 +32,46 @@ def init(demo: bool = typer.Option(False, "--demo", help="Load the demo story an
                                    "order register and statement of balances."),
          as_json: bool = JsonOpt) -> None:
     """Create or upgrade the database, add the parties and load the agreements."""
+    from acsa import demo as demo_data
+    from acsa.agreements import service as agreements
+
     engine = get_engine(STATE.db)
     migrate.upgrade(engine)
 
-    def go(s: Session) -> list[tuple[str, str]]:
+    def go(s: Session) -> tuple[list[tuple[str, str]], bool]:
         parties.ensure_parties(s)
-        from acsa.agreements import service as agreements
-        return agreements.load(s)
-    loaded = run(go, as_json=as_json)
+        loaded = agreements.load(s)
+        return loaded, demo_data.load(s) if demo else False
+    loaded, demo_now = run(go, as_json=as_json)
+    data: dict[str, object] = {
+        "database": engine.url.render_as_string(), "home": str(config.home()),
+        "agreements": [{"code": c, "result": r} for c, r in loaded], "demo": demo,
+        "demo_loaded_now": demo_now}
     if demo:
-        from acsa import demo as demo_data
-        run(lambda s: demo_data.load(s), as_json=as_json)
-    data = {"database": engine.url.render_as_string(), "home": str(config.home()),
-            "agreements": [{"code": c, "result": r} for c, r in loaded], "demo": demo}
-    if as_json and not demo:
+        data["orders"] = run(orders.register_data, as_json=as_json)
+        data["balances"] = run(lambda s: books.balance_data(s, demo_data.TODAY.isoformat(), None,
+                                                            "PHP"), as_json=as_json)
+    if as_json:
         emit(data, True, lambda: None)
         return
-    if not as_json:
-        out.print(f"acsa database ready: {engine.url.render_as_string()}", highlight=False)
-        for c, r in loaded:
-            out.print(f"  agreement {c}: {r}")
-    if demo:
-        out.print("\n[bold]Demo loaded.[/] The order register and statement of balances:\n")
-        orders.list_(agreement=None, state=None, activity=None, party=None, overdue=False,
-                     limit=None, as_json=as_json)
-        books.balance(as_of=demo_data.TODAY.isoformat(), agreement=None, currency="PHP",
-                      as_json=as_json)
-        if not as_json:
-            creds = config.home() / demo_data.CREDENTIALS_FILE
-            out.print("\nTry: acsa orders show PHJP-JP-2026-0001   acsa books ageing --as-of "
-                      f"{demo_data.TODAY}   acsa audit verify   acsa --help")
-            if creds.exists():
-                out.print(f"Sign in to the API (acsa serve) as sato (JP requesting), cruz (PH "
-                          f"approving), santos (PH finance), abe (JP finance), ... — "
-                          f"{creds.read_text().splitlines()[0]} (kept in {creds})",
-                          highlight=False)
+    out.print(f"acsa database ready: {engine.url.render_as_string()}", highlight=False)
+    for c, r in loaded:
+        out.print(f"  agreement {c}: {r}")
+    if not demo:
+        return
+    out.print("\n[bold]Demo loaded.[/]" if demo_now else
+              "\n[bold]The demo was already loaded[/] (the database has orders).")
+    out.print("The order register and the statement of balances:\n")
+    orders.render_register(data["orders"])  # type: ignore[arg-type]
+    books.render_balance(data["balances"])  # type: ignore[arg-type]
+    creds = config.home() / demo_data.CREDENTIALS_FILE
+    out.print("\nTry: acsa orders show PHJP-JP-2026-0001   acsa books ageing --as-of "
+              f"{demo_data.TODAY}   acsa audit verify   acsa --help")
+    if creds.exists():
+        out.print("Sign in to the API (acsa serve, then http://127.0.0.1:8000/docs) as sato "
+                  "(JP requesting), cruz (PH approving), santos (PH finance), abe (JP finance), "
+                  f"fujita (JP auditor), ph-admin ... — {creds.read_text().splitlines()[0]} "
+                  f"(kept in {creds})", highlight=False)
 
 
 app.add_typer(admin.agreements_app, name="agreements")

@@ -333,6 +333,28 @@ def show(number: str, as_json: bool = JsonOpt) -> None:
     run(go, as_json=as_json)
 
 
+def register_data(s: Session, *, agreement: str | None = None, state: str | None = None,
+                  activity: str | None = None, party: str | None = None,
+                  overdue: bool | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = service.list_orders(s, agreement=agreement, state=state, activity=activity,
+                               party=party, overdue=overdue, limit=limit)
+    acts = {a.id: a.code for a in service.activities.list_activities(s)}
+    return [{"number": o.number, "agreement": o.agreement_code,
+             "activity": acts.get(o.activity_id), "requesting_party": o.requesting_party,
+             "supplying_party": o.supplying_party, "order_on": o.order_on.isoformat(),
+             "state": o.state, "overdue": o.overdue, "total": str(service.total(o)),
+             "total_minor": service.total(o).minor, "currency": o.currency,
+             "lines": len(o.lines), "version": o.version} for o in rows]
+
+
+def render_register(data: list[dict[str, Any]]) -> None:
+    table(f"Order register ({len(data)})",
+          ["number", "activity", "from", "to", "ordered", "state", "total"],
+          [[d["number"], d["activity"], d["requesting_party"], d["supplying_party"],
+            d["order_on"], d["state"] + (" OVERDUE" if d["overdue"] else ""), d["total"]]
+           for d in data])
+
+
 @app.command("list")
 def list_(agreement: str | None = None, state: str | None = None,
           activity: str | None = None, party: str | None = None,
@@ -340,21 +362,9 @@ def list_(agreement: str | None = None, state: str | None = None,
           limit: int | None = typer.Option(None, min=1), as_json: bool = JsonOpt) -> None:
     """The order register."""
     def go(s: Session) -> None:
-        rows = service.list_orders(s, agreement=agreement, state=state, activity=activity,
-                                   party=party, overdue=True if overdue else None, limit=limit)
-        acts = {a.id: a.code for a in service.activities.list_activities(s)}
-        data = [{"number": o.number, "agreement": o.agreement_code,
-                 "activity": acts.get(o.activity_id), "requesting_party": o.requesting_party,
-                 "supplying_party": o.supplying_party, "order_on": o.order_on.isoformat(),
-                 "state": o.state, "overdue": o.overdue, "total": str(service.total(o)),
-                 "total_minor": service.total(o).minor, "currency": o.currency,
-                 "lines": len(o.lines), "version": o.version} for o in rows]
-        emit(data, as_json, lambda: table(
-            f"Order register ({len(data)})",
-            ["number", "activity", "from", "to", "ordered", "state", "total"],
-            [[d["number"], d["activity"], d["requesting_party"], d["supplying_party"],
-              d["order_on"], d["state"] + (" OVERDUE" if d["overdue"] else ""), d["total"]]
-             for d in data]))
+        data = register_data(s, agreement=agreement, state=state, activity=activity,
+                             party=party, overdue=True if overdue else None, limit=limit)
+        emit(data, as_json, lambda: render_register(data))
     run(go, as_json=as_json)
 
 

@@ -35,13 +35,17 @@ def _record_done(s: Session, rec: SettlementRecord, as_json: bool) -> None:
 @app.command("pay")
 def pay(claim: str = ClaimArg, by: str = By,
         amount: str = typer.Option(..., help="Amount paid, e.g. '4679500 PHP' (another "
-                                   "currency is converted at the agreement's rate)."),
+                                   "currency is converted at the agreement's rate; without a "
+                                   "currency, the bill's)."),
         reference: str = typer.Option("", help="Payment reference (transfer number)."),
         on: str | None = On, as_json: bool = JsonOpt) -> None:
     """Record a cash payment (the debtor's finance official); partial payments allowed."""
-    run(lambda s: _record_done(s, service.pay(
-        s, claim_ref=claim, by=by, on=parse_date(on, "on"),
-        amount=parse_money(amount, "amount"), reference=reference), as_json), as_json=as_json)
+    def go(s: Session) -> None:
+        currency = service.get_claim(s, claim, "cash").currency  # an amount alone is in it
+        _record_done(s, service.pay(
+            s, claim_ref=claim, by=by, on=parse_date(on, "on"),
+            amount=parse_money(amount, "amount", currency), reference=reference), as_json)
+    run(go, as_json=as_json)
 
 
 @app.command("return")
@@ -71,13 +75,15 @@ def exchange(claim: str = ClaimArg, by: str = By,
         category=category, description=description), as_json), as_json=as_json)
 
 
-def _offset_view(o: Offset) -> dict[str, object]:
+def _offset_view(s: Session, o: Offset) -> dict[str, object]:
     return {"number": o.number, "agreement": o.agreement_code, "state": o.state,
             "proposing_party": o.proposing_party, "approving_party": o.approving_party,
             "amount": str(money.Money(o.amount_minor, o.currency)),
             "offset_on": o.offset_on.isoformat(),
-            "items": [{"claim_id": i.claim_id, "applied_minor": i.applied_minor,
-                       "value_minor": i.value_minor, "rate": i.rate} for i in o.items]}
+            "items": [{"claim": claim.number, "applied": str(money.Money(i.applied_minor,
+                                                                          claim.currency)),
+                       "value": str(money.Money(i.value_minor, o.currency)), "rate": i.rate}
+                      for i in o.items for claim in [s.get(Claim, i.claim_id)] if claim]}
 
 
 @app.command("offset")
@@ -96,7 +102,7 @@ def offset(by: str = By,
                                        on=parse_date(on, "on"), currency=currency, note=note)
         else:
             raise typer.BadParameter("give --agreement CODE to propose or --approve NUMBER")
-        data = _offset_view(o)
+        data = _offset_view(s, o)
         emit(data, as_json, lambda: out.print(
             f"offset {o.number} {o.state}: {data['amount']} between {o.proposing_party} and "
             f"{o.approving_party}" + (f"; {o.approving_party} must approve it with `acsa "

@@ -200,7 +200,8 @@ def decide_receipt(delivered: Mapping[int, Decimal], given: Mapping[int, Receipt
             what = "short" if g.received < dq else "damaged"
             raise errors.InvalidInput(
                 f"line {line_no}: a {what} quantity needs a reason", field="reason",
-                hint="Give it as `--short LINE=QTY:REASON` or `--damaged LINE=QTY:REASON`.")
+                hint="Give the reason: `--reason LINE=WHY` on the command line, `reason` of "
+                "the line over HTTP.")
         kind = ("over" if g.received > dq else "short" if g.received < dq
                 else "damaged" if g.damaged > 0 else "")
         if kind != "damaged" and g.damaged > 0:
