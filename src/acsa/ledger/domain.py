@@ -10,7 +10,7 @@ an item, the entry passes both through `equity:conversion`, as trading accounts 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from acsa.errors import IntegrityError
@@ -63,6 +63,8 @@ class Posting:
     commodity: str
     amount: int  # debit positive, credit negative
     claim_id: int | None = None  # the claim this posting belongs to, if not the entry's
+    category: str | None = None  # the order line's category, if not the entry's
+    kind: str | None = None  # supply or service, likewise
 
 
 def transfer(book: str, counterparty: str, debit: str, credit: str,
@@ -102,8 +104,7 @@ def check_balanced(postings: list[Posting]) -> None:
 
 
 def reversal(postings: list[Posting]) -> list[Posting]:
-    return [Posting(p.book, p.account, p.counterparty, p.commodity, -p.amount, p.claim_id)
-            for p in postings]
+    return [replace(p, amount=-p.amount) for p in postings]
 
 
 AGEING_BUCKETS: list[tuple[str, int, int | None]] = [

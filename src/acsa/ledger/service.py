@@ -31,7 +31,8 @@ def post(session: Session, *, agreement: Agreement, kind: str, posted_on: dt.dat
          "counterparty": p.counterparty, "commodity": p.commodity, "amount": p.amount,
          "posted_on": posted_on, "fiscal_year": fy[p.book], "agreement_code": agreement.code,
          "claim_id": p.claim_id if p.claim_id is not None else claim_id,
-         "activity_id": activity_id, "category": category, "kind": line_kind}
+         "activity_id": activity_id, "category": p.category or category,
+         "kind": p.kind or line_kind}
         for p in postings])
     return entry
 
@@ -41,8 +42,8 @@ def reverse(session: Session, *, agreement: Agreement, entry: Entry, posted_on: 
     """A correction: the same postings with opposite signs, pointing at what it reverses."""
     lines = list(session.scalars(select(LedgerLine).where(LedgerLine.entry_id == entry.id)
                                  .order_by(LedgerLine.id)))
-    postings = [Posting(x.book, x.account, x.counterparty, x.commodity, x.amount, x.claim_id)
-                for x in lines]
+    postings = [Posting(x.book, x.account, x.counterparty, x.commodity, x.amount, x.claim_id,
+                        x.category, x.kind) for x in lines]
     first = lines[0] if lines else None
     return post(session, agreement=agreement, kind="reversal", posted_on=posted_on,
                 postings=reversal(postings), memo=memo, order_id=entry.order_id,

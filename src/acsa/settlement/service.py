@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -121,13 +121,14 @@ def _post_claim(session: Session, agreement: Agreement, order: Order, claim: Cla
         price = money.Money(line.unit_price_minor, line.currency)
         shipped, billed = price.times(delivered), price.times(good)
         # supplier: what was delivered leaves "unreceipted"; the good part becomes receivable
-        postings += books.transfer(c, d, books.PROVIDED, books.UNRECEIPTED,
-                                   (shipped.currency, shipped.minor))
+        own = books.transfer(c, d, books.PROVIDED, books.UNRECEIPTED,
+                             (shipped.currency, shipped.minor))
         if claim.method != "rik":
-            postings += books.transfer(c, d, books.receivable(claim.method), books.PROVIDED,
-                                       (billed.currency, billed.minor))
-            postings += books.transfer(d, c, books.RECEIVED, books.payable(claim.method),
-                                       (billed.currency, billed.minor))
+            own += books.transfer(c, d, books.receivable(claim.method), books.PROVIDED,
+                                  (billed.currency, billed.minor))
+            own += books.transfer(d, c, books.RECEIVED, books.payable(claim.method),
+                                  (billed.currency, billed.minor))
+        postings += [replace(p, category=line.category, kind=line.kind) for p in own]
     if claim.method == "rik":
         value = (claim.currency, claim.amount_minor)
         leg = _claim_leg(claim)
