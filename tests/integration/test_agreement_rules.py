@@ -92,9 +92,8 @@ def test_phjp_without_entry_into_force_refuses_every_order(unamended_world, _acs
     with unit_of_work(unamended_world) as s:  # the other agreements are unaffected
         draft(s, agreement="PHUS", requester="PH", lines=[fuel_line(currency="USD")])
     with unit_of_work(unamended_world) as s:  # once amended into force, orders go through
-        factories.amend_phjp_in_force(_acsa_home)
-        from acsa.agreements import service as agreements
-        agreements.load(s, _acsa_home / "agreements")
+        amend(s, _acsa_home, "phjp-in-force.toml",
+              'amends = "PHJP"\nversion = 2\nin_force_on = 2026-03-01\n')
     with unit_of_work(unamended_world) as s:
         assert draft(s).number == "PHJP-JP-2026-0001"
 

@@ -70,6 +70,10 @@ def run(fn: Callable[[Session], T], *, as_json: bool = False, buffered: bool = T
         if "no such table" in text or "does not exist" in text:
             fail(errors.NotFound("the database is not initialised",
                                  hint="Run `acsa init` (or `acsa db upgrade`) first."), as_json)
+        if "deadlock" in text or "could not serialize" in text:
+            fail(errors.StaleVersion("another command changed the same records at the same "
+                                     "time; nothing was changed", hint="Run the command again."),
+                 as_json)
         if "append-only" in text:
             fail(errors.IntegrityError(text.splitlines()[0]), as_json)
         fail(errors.AcsaError(f"database error: {text.splitlines()[0]}",

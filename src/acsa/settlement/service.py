@@ -229,6 +229,14 @@ def get_claim(session: Session, ref: str, method: str | None = None) -> Claim:
     return claim
 
 
+def lock_orders(session: Session, order_ids: set[int]) -> None:
+    """Lock several orders at once, always in ascending id, so that two commands that each
+    touch many orders (an offset, a deadline run) queue instead of deadlocking."""
+    if order_ids:
+        session.execute(select(Order.id).where(Order.id.in_(sorted(order_ids)))
+                        .order_by(Order.id).with_for_update())
+
+
 def refresh_order_state(session: Session, order: Order) -> None:
     """An order is settled when everything delivered is received and every claim settled."""
     if order.state not in (State.RECEIVED.value, State.SETTLED.value):
@@ -483,6 +491,7 @@ def run_deadlines(session: Session, *, as_of: dt.date, soon_days: int = 30,
     if party is not None:
         stmt = stmt.where(_claims_of_party(party))
     open_claims = list(session.scalars(stmt.order_by(Claim.due_on, Claim.id)))
+    lock_orders(session, {c.order_id for c in open_claims})
     for listed in open_claims:
         claim = get_claim(session, listed.number)  # lock it, and see a settlement just made
         if claim.state != "open":
@@ -594,6 +603,8 @@ def approve_offset(session: Session, *, number: str, by: str, on: dt.date) -> Of
                      second_person=official.person, first_act="proposed",
                      second_act="approve", number=number)
     agreement = agreements.get(session, offset.agreement_code)
+    lock_orders(session, set(session.scalars(
+        select(Claim.order_id).where(Claim.id.in_([i.claim_id for i in offset.items])))))
     for item in offset.items:
         listed = session.get(Claim, item.claim_id)
         assert listed is not None
@@ -629,6 +640,10 @@ def check_ceilings(session: Session, agreement: Agreement, order: Order,
     from acsa.ledger.reports import ceiling_use  # late: reports imports orders
 
     warnings: list[str] = []
+    if any(c.party == order.requesting_party for c in agreement.ceilings):
+        # acceptances under one agreement's ceilings queue, so two cannot breach it together
+        session.execute(select(AgreementRecord.code)
+                        .where(AgreementRecord.code == agreement.code).with_for_update())
     for ceiling, use in ceiling_use(session, agreement, party=order.requesting_party,
                                     fiscal_year=agreement.fiscal_year(order.requesting_party,
                                                                       order.order_on),
