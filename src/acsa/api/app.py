@@ -12,6 +12,7 @@ from acsa import __version__
 from acsa.api import problems
 from acsa.api.middleware import BodyLimit, Idempotency
 from acsa.api.routes import auth, orders
+from acsa.api.schemas import PROBLEM_RESPONSES
 from acsa.db import migrate
 from acsa.webhooks import worker
 
@@ -31,7 +32,7 @@ def create_app(engine: Engine, *, secure_cookies: bool = False) -> FastAPI:
     app.state.engine = engine
     app.state.secure_cookies = secure_cookies
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
     api.include_router(auth.router)
     api.include_router(orders.router)
     api.include_router(orders.documents)

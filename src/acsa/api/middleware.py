@@ -57,25 +57,32 @@ class BodyLimit:
             await _send_json(send, *_problem(413, "BodyTooLarge",
                                              f"the request body is over {limit:,} bytes"))
             return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        if length is not None:
+            await self.app(scope, receive, send)
+            return
+        # no Content-Length (chunked): read it here, within the limit, then hand it on whole
+        body = b""
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge()
-            return message
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _send_json(send, *_problem(413, "BodyTooLarge",
-                                             f"the request body is over {limit:,} bytes"))
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > limit:
+                await _send_json(send, *_problem(413, "BodyTooLarge",
+                                                 f"the request body is over {limit:,} bytes"))
+                return
+        delivered = False
 
-
-class _TooLarge(Exception):
-    pass
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        await self.app(scope, replay, send)
 
 
 class Idempotency:

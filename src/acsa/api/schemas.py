@@ -301,11 +301,15 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("The body could not be read (not JSON, not UTF-8)."),
     401: _problem_response("Not signed in."),
     403: _problem_response("The viewer's role or party may not do this; the reason is given."),
     404: _problem_response("No such object among those the viewer's party may see."),
     409: _problem_response("An ACSA rule forbids it, or it conflicts with the stored state."),
+    412: _problem_response("If-Match named a version the object has moved past."),
+    413: _problem_response("The body is over the size limit."),
     422: _problem_response("The request is malformed; each bad field is named."),
+    429: _problem_response("Too many attempts: wait (see Retry-After)."),
 }
 
 

@@ -34,11 +34,12 @@ class Order(Base):
     implementing_arrangement: Mapped[str] = mapped_column(String(200), default="")
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
     fiscal_year: Mapped[int]
-    requesting_party: Mapped[str] = mapped_column(ForeignKey("parties.code"))
-    supplying_party: Mapped[str] = mapped_column(ForeignKey("parties.code"))
+    # indexed: every register query is scoped to one party, as requester or supplier
+    requesting_party: Mapped[str] = mapped_column(ForeignKey("parties.code"), index=True)
+    supplying_party: Mapped[str] = mapped_column(ForeignKey("parties.code"), index=True)
     requesting_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     supplying_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    order_on: Mapped[dt.date] = mapped_column(Date)
+    order_on: Mapped[dt.date] = mapped_column(Date, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     delivery_place: Mapped[str] = mapped_column(String(300), default="")
     delivery_on: Mapped[dt.date | None] = mapped_column(Date)

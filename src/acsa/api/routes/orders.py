@@ -102,8 +102,8 @@ def list_orders(request: Request, viewer: Viewer = deps.ViewerDep,
                                    descending=order == "desc")
         rows, count = service.search_orders(s, query, viewer_party=viewer.party,
                                             offset=(page - 1) * page_size, limit=page_size)
-        acts = dict(s.execute(select(service.activities.Activity.id,
-                                     service.activities.Activity.code)).tuples().all())
+        acts: dict[int, str] = {i: c for i, c in s.execute(
+            select(service.activities.Activity.id, service.activities.Activity.code))}
         return Page[OrderSummary](items=[_summary(o, acts.get(o.activity_id)) for o in rows],
                                   page=page, page_size=page_size, total=count)
     return deps.run(request, go)
