@@ -23,12 +23,6 @@ AsOf = typer.Option(None, "--as-of", help="As of this date, YYYY-MM-DD (default:
 Agreement = typer.Option(None, "--agreement", help="Only this agreement.")
 
 
-def _amount(commodity: str, amount: int) -> str:
-    if books.is_currency(commodity):
-        return str(money.Money(amount, commodity))
-    return f"{books.from_kind_units(amount).normalize():f} {commodity}"
-
-
 def balance_data(s: Session, as_of_text: str | None, agreement: str | None,
                  currency: str | None) -> dict[str, object]:
     as_of = parse_date(as_of_text, "as_of")
@@ -37,8 +31,8 @@ def balance_data(s: Session, as_of_text: str | None, agreement: str | None,
         "as_of": as_of.isoformat(),
         "balances": [{"agreement": r.agreement, "creditor": r.creditor, "debtor": r.debtor,
                       "method": r.method, "commodity": r.commodity,
-                      "creditor_book": _amount(r.commodity, r.creditor_book),
-                      "debtor_book": _amount(r.commodity, r.debtor_book),
+                      "creditor_book": reports.amount_text(r.commodity, r.creditor_book),
+                      "debtor_book": reports.amount_text(r.commodity, r.debtor_book),
                       "creditor_book_units": r.creditor_book, "debtor_book_units": r.debtor_book,
                       "books_agree": r.agrees} for r in rows]}
     if currency:
@@ -99,7 +93,7 @@ def ageing(as_of: str | None = AsOf, agreement: str | None = Agreement,
         data = {"as_of": date.isoformat(),
                 "claims": [{"claim": r.claim, "agreement": r.agreement, "creditor": r.creditor,
                             "debtor": r.debtor, "method": r.method,
-                            "outstanding": _amount(r.commodity, r.outstanding),
+                            "outstanding": reports.amount_text(r.commodity, r.outstanding),
                             "value": str(money.Money(r.value_minor, r.currency)),
                             "delivered_on": r.delivered_on.isoformat(),
                             "due_on": r.due_on.isoformat(), "age_days": r.age_days,
@@ -135,25 +129,16 @@ def report(as_of: str | None = AsOf, agreement: str | None = Agreement,
         data: dict[str, object] = {"as_of": date.isoformat(), "totals": [
             {"agreement": r.agreement, "supplier": r.supplier, "recipient": r.recipient,
              "fiscal_year": r.fiscal_year, "activity": acts.get(r.activity_id),
-             "category": r.category, "kind": r.kind, "amount": _amount(r.commodity, r.amount)}
+             "category": r.category, "kind": r.kind,
+             "amount": reports.amount_text(r.commodity, r.amount)}
             for r in rows]}
-        ceilings = []
-        for _, a in agreements.list_agreements(s):
-            if agreement and a.code != agreement.upper():
-                continue
-            for party in a.parties:
-                fy = fiscal_year or a.fiscal_year(party, date)
-                for ceiling, use in reports.ceiling_use(s, a, party=party, fiscal_year=fy):
-                    for part in ("supplies", "services", "total"):
-                        cap = getattr(ceiling, part)
-                        if cap is None:
-                            continue
-                        limit = money.Money.of(cap, ceiling.currency)
-                        ceilings.append({"agreement": a.code, "party": party, "fiscal_year": fy,
-                                         "part": part, "ceiling": str(limit),
-                                         "used": str(use[part]),
-                                         "headroom": str(limit - use[part]),
-                                         "percent": reports.percent(use[part], cap)})
+        chosen = [a for _, a in agreements.list_agreements(s)
+                  if not agreement or a.code == agreement.upper()]
+        ceilings = [{"agreement": c.agreement, "party": c.party, "fiscal_year": c.fiscal_year,
+                     "part": c.part, "ceiling": str(c.limit), "used": str(c.used),
+                     "headroom": str(c.headroom), "percent": c.percent}
+                    for c in reports.ceiling_lines(s, chosen, as_of=date,
+                                                   fiscal_year=fiscal_year)]
         data["ceilings"] = ceilings
 
         def render() -> None:

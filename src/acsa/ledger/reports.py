@@ -28,7 +28,8 @@ METHOD_OF = {acc: m for m in ("cash", "rik", "eve")
              for acc in (books.receivable(m), books.payable(m))}
 
 
-def _amount_text(commodity: str, amount: int) -> str:
+def amount_text(commodity: str, amount: int) -> str:
+    """An amount of a commodity as people read it: '1,234.50 PHP' or '200 RIK:...[L]'."""
     if books.is_currency(commodity):
         return str(money.Money(amount, commodity))
     return f"{books.from_kind_units(amount).normalize():f} {commodity}"
@@ -50,7 +51,7 @@ class BalanceRow:
 
     @property
     def text(self) -> str:
-        return _amount_text(self.commodity, self.creditor_book)
+        return amount_text(self.commodity, self.creditor_book)
 
 
 def balances(session: Session, *, as_of: dt.date, agreement: str | None = None
@@ -230,8 +231,38 @@ def ceiling_use(session: Session, agreement: Agreement, *, party: str, fiscal_ye
     return out
 
 
-def percent(used: money.Money, cap: Decimal | None) -> str:
-    if cap is None:
-        return ""
-    limit = money.Money.of(cap, used.currency)
-    return f"{Decimal(used.minor * 100) / Decimal(limit.minor):.1f}%"
+@dataclass
+class CeilingLine:
+    """One ceiling (supplies, services or total) of one party in one fiscal year."""
+
+    agreement: str
+    party: str
+    fiscal_year: int
+    part: str
+    limit: money.Money
+    used: money.Money
+
+    @property
+    def headroom(self) -> money.Money:
+        return self.limit - self.used
+
+    @property
+    def percent(self) -> str:
+        return f"{Decimal(self.used.minor * 100) / Decimal(self.limit.minor):.1f}%"
+
+
+def ceiling_lines(session: Session, agreements: list[Agreement], *, as_of: dt.date,
+                  fiscal_year: int | None = None) -> list[CeilingLine]:
+    """Use and headroom of every ceiling of the agreements, in the fiscal year `as_of` falls
+    in (each party's own) or the given one."""
+    out = []
+    for a in agreements:
+        for party in a.parties:
+            fy = fiscal_year or a.fiscal_year(party, as_of)
+            for ceiling, use in ceiling_use(session, a, party=party, fiscal_year=fy):
+                for part in ("supplies", "services", "total"):
+                    cap = getattr(ceiling, part)
+                    if cap is not None:
+                        out.append(CeilingLine(a.code, party, fy, part,
+                                               money.Money.of(cap, ceiling.currency), use[part]))
+    return out

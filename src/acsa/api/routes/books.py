@@ -58,12 +58,6 @@ def _agreement_filter() -> Any:
     return Query(None, description="Only this agreement.")
 
 
-def _amount(commodity: str, amount: int) -> str:
-    if books.is_currency(commodity):
-        return str(money.Money(amount, commodity))
-    return f"{books.from_kind_units(amount).normalize():f} {commodity}"
-
-
 def _agreements(s: Session, viewer: Viewer, code: str | None) -> list[Agreement]:
     """The agreements a report covers: the one asked for (if the viewer's party is a party to
     it), or all of the viewer's party's."""
@@ -96,8 +90,8 @@ def balance(request: Request, viewer: Viewer = deps.ViewerDep, as_of: dt.date | 
         report = BalanceReport(as_of=date, balances=[
             BalanceOut(agreement=r.agreement, creditor=r.creditor, debtor=r.debtor,
                        method=r.method, commodity=r.commodity,
-                       creditor_book=_amount(r.commodity, r.creditor_book),
-                       debtor_book=_amount(r.commodity, r.debtor_book),
+                       creditor_book=reports.amount_text(r.commodity, r.creditor_book),
+                       debtor_book=reports.amount_text(r.commodity, r.debtor_book),
                        creditor_book_units=r.creditor_book, debtor_book_units=r.debtor_book,
                        books_agree=r.agrees) for r in rows])
         if currency:
@@ -130,7 +124,7 @@ def ageing(request: Request, viewer: Viewer = deps.ViewerDep, as_of: dt.date | N
             as_of=date, bucket_names=names,
             claims=[AgeingClaimOut(
                 claim=r.claim, agreement=r.agreement, creditor=r.creditor, debtor=r.debtor,
-                method=r.method, outstanding=_amount(r.commodity, r.outstanding),
+                method=r.method, outstanding=reports.amount_text(r.commodity, r.outstanding),
                 outstanding_units=r.outstanding, value=str(money.Money(r.value_minor, r.currency)),
                 value_minor=r.value_minor, currency=r.currency, delivered_on=r.delivered_on,
                 due_on=r.due_on, age_days=r.age_days, bucket=r.bucket, overdue=r.overdue)
@@ -162,26 +156,15 @@ def report(request: Request, viewer: Viewer = deps.ViewerDep, as_of: dt.date | N
             agreement=r.agreement, supplier=r.supplier, recipient=r.recipient,
             fiscal_year=r.fiscal_year, activity=acts.get(r.activity_id) if r.activity_id
             else None, category=r.category, kind=r.kind, commodity=r.commodity,
-            amount=_amount(r.commodity, r.amount), amount_units=r.amount)
+            amount=reports.amount_text(r.commodity, r.amount), amount_units=r.amount)
             for a in covered for r in reports.totals(s, agreement=a.code, as_of=date)
             if viewer.party in (r.supplier, r.recipient)]
-        ceilings = []
-        for a in covered:
-            for party in a.parties:
-                fy = fiscal_year or a.fiscal_year(party, date)
-                for ceiling, use in reports.ceiling_use(s, a, party=party, fiscal_year=fy):
-                    for part in ("supplies", "services", "total"):
-                        cap = getattr(ceiling, part)
-                        if cap is None:
-                            continue
-                        limit = money.Money.of(cap, ceiling.currency)
-                        used = use[part]
-                        ceilings.append(CeilingUseOut(
-                            agreement=a.code, party=party, fiscal_year=fy, part=part,
-                            currency=ceiling.currency, ceiling=str(limit),
-                            ceiling_minor=limit.minor, used=str(used), used_minor=used.minor,
-                            headroom=str(limit - used), headroom_minor=(limit - used).minor,
-                            percent=reports.percent(used, cap)))
+        ceilings = [CeilingUseOut(
+            agreement=c.agreement, party=c.party, fiscal_year=c.fiscal_year, part=c.part,
+            currency=c.limit.currency, ceiling=str(c.limit), ceiling_minor=c.limit.minor,
+            used=str(c.used), used_minor=c.used.minor, headroom=str(c.headroom),
+            headroom_minor=c.headroom.minor, percent=c.percent)
+            for c in reports.ceiling_lines(s, covered, as_of=date, fiscal_year=fiscal_year)]
         return SupportReport(as_of=date, totals=totals, ceilings=ceilings)
     return deps.run(request, go)
 
