@@ -41,8 +41,11 @@ def engine_of(request: Request) -> Engine:
 
 
 @contextmanager
-def transaction(request: Request) -> Iterator[Session]:
-    with unit_of_work(engine_of(request)) as session:
+def transaction(request: Request, *, read_only: bool | None = None) -> Iterator[Session]:
+    """The request's unit of work; GET requests read without taking SQLite's write lock."""
+    if read_only is None:
+        read_only = request.method in SAFE_METHODS
+    with unit_of_work(engine_of(request), read_only=read_only) as session:
         yield session
 
 
@@ -54,7 +57,7 @@ def run(request: Request, fn: Callable[[Session], T]) -> T:
 
 def current_viewer(request: Request) -> Viewer:
     auth = request.headers.get("authorization", "")
-    with transaction(request) as session:
+    with transaction(request, read_only=True) as session:
         if auth:
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():

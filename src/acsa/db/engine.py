@@ -34,7 +34,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a read-only unit of work takes no write lock: readers never queue behind writers
+        read_only = conn.get_execution_options().get("acsa_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -66,9 +68,12 @@ def _keep_alive(session: Session, instance: object) -> None:
 
 
 @contextmanager
-def unit_of_work(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    factory = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def unit_of_work(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error. `read_only` is a promise
+    that nothing is written; on SQLite it starts a deferred transaction instead of taking the
+    write lock (a write inside it would still be correct, only not queued up front)."""
+    bind = engine.execution_options(acsa_read_only=True) if read_only else engine
+    factory = sessionmaker(bind, expire_on_commit=False, autoflush=True)
     with factory() as session:
         event.listen(session, "loaded_as_persistent", _keep_alive)
         with session.begin():
