@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from acsa.audit import chain
 from acsa.audit.models import Event
+from acsa.db import paging
 from acsa.db.base import utcnow
 from acsa.orders.models import Order
 from acsa.webhooks import outbox
@@ -137,8 +138,4 @@ def search_events(session: Session, *, viewer_party: str, subject: str | None = 
     if action:
         conds.append(Event.action == action)
     key = Event.seq.desc() if descending else Event.seq
-    stmt = select(Event).where(*conds).order_by(key).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    count = session.scalar(select(func.count()).select_from(Event).where(*conds)) or 0
-    return list(session.scalars(stmt)), count
+    return paging.page(session, Event, conds, (key,), offset=offset, limit=limit)

@@ -23,6 +23,7 @@ from acsa.agreements import service as agreements
 from acsa.agreements.domain import Agreement
 from acsa.audit import service as audit
 from acsa.audit.chain import content_hash
+from acsa.db import paging
 from acsa.db.base import utcnow
 from acsa.ledger import domain as books
 from acsa.ledger import service as ledger
@@ -137,11 +138,7 @@ def search_orders(session: Session, q: OrderQuery, *, viewer_party: str | None =
                                   hint=f"Sort by one of: {', '.join(SORTS)}.")
     conds = _order_filter(session, q, viewer_party)
     key = SORTS[q.sort].desc() if q.descending else SORTS[q.sort]
-    stmt = select(Order).where(*conds).order_by(key, Order.id).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    count = session.scalar(select(func.count()).select_from(Order).where(*conds)) or 0
-    return list(session.scalars(stmt)), count
+    return paging.page(session, Order, conds, (key, Order.id), offset=offset, limit=limit)
 
 
 def list_orders(session: Session, *, agreement: str | None = None, state: str | None = None,

@@ -19,6 +19,7 @@ from acsa.agreements.domain import Agreement
 from acsa.agreements.models import AgreementRecord
 from acsa.audit import service as audit
 from acsa.audit.chain import content_hash
+from acsa.db import paging
 from acsa.db.base import utcnow
 from acsa.ledger import domain as books
 from acsa.ledger import service as ledger
@@ -715,11 +716,7 @@ def search_claims(session: Session, q: ClaimQuery, *, viewer_party: str | None =
     if q.order:
         conds.append(Claim.order_id.in_(select(Order.id).where(Order.number == q.order)))
     key = CLAIM_SORTS[q.sort].desc() if q.descending else CLAIM_SORTS[q.sort]
-    stmt = select(Claim).where(*conds).order_by(key, Claim.id).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    count = session.scalar(select(func.count()).select_from(Claim).where(*conds)) or 0
-    return list(session.scalars(stmt)), count
+    return paging.page(session, Claim, conds, (key, Claim.id), offset=offset, limit=limit)
 
 
 def find_claim(session: Session, number: str, *, viewer_party: str | None = None) -> Claim:
@@ -752,11 +749,7 @@ def search_offsets(session: Session, *, viewer_party: str | None = None,
     if state:
         conds.append(Offset.state == state)
     key = Offset.number.desc() if descending else Offset.number
-    stmt = select(Offset).where(*conds).order_by(key, Offset.id).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    count = session.scalar(select(func.count()).select_from(Offset).where(*conds)) or 0
-    return list(session.scalars(stmt)), count
+    return paging.page(session, Offset, conds, (key, Offset.id), offset=offset, limit=limit)
 
 
 def find_offset(session: Session, number: str, *, viewer_party: str | None = None) -> Offset:
