@@ -64,7 +64,8 @@ def _optional_routes() -> list[Any]:
     import importlib
 
     found = []
-    for name in ("settlement", "books", "reference", "audit", "webhooks"):
+    for name in ("settlement", "books", "reference", "audit", "webhooks", "documents", "reports",
+                 "bulk", "audit_pack"):
         try:
             found.append(importlib.import_module(f"acsa.api.routes.{name}"))
         except ModuleNotFoundError as e:

@@ -6,7 +6,18 @@ import typer
 from sqlalchemy.orm import Session
 
 from acsa import config
-from acsa.cli import admin, books, orders, serve, settle
+from acsa.cli import (  # noqa: F401
+    admin,
+    audit_pack,
+    books,
+    bulk,
+    docs,
+    docs_forms,
+    docs_reports,
+    orders,
+    serve,
+    settle,
+)
 from acsa.cli.common import STATE, JsonOpt, emit, out, run
 from acsa.db import migrate
 from acsa.db.engine import get_engine
@@ -87,6 +98,10 @@ app.add_typer(admin.rates_app, name="rates")
 app.add_typer(books.app, name="books")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(docs.app, name="docs")
+app.command("verify-doc")(docs_forms.verify_doc)
+app.add_typer(bulk.import_app, name="import")
+app.add_typer(bulk.export_app, name="export")
 app.add_typer(serve.users_app, name="users")
 app.command("serve")(serve.serve)
 
