@@ -39,6 +39,7 @@ def create_app(engine: Engine, *, secure_cookies: bool = False) -> FastAPI:
     for module in _optional_routes():
         api.include_router(module.router)
     app.include_router(api)
+    _mount_web(app)
 
     @app.get("/health", tags=["health"])
     def health(request: Request) -> dict[str, Any]:
@@ -56,6 +57,19 @@ def create_app(engine: Engine, *, secure_cookies: bool = False) -> FastAPI:
     app.add_middleware(Idempotency, engine=engine)
     app.add_middleware(BodyLimit)
     return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    """The web application (`acsa.web`): its pages, static files and sign-in, beside the API."""
+    import importlib
+
+    try:
+        web = importlib.import_module("acsa.web.app")
+    except ModuleNotFoundError as e:
+        if e.name not in ("acsa.web", "acsa.web.app"):
+            raise
+        return
+    web.mount(app)
 
 
 def _optional_routes() -> list[Any]:
