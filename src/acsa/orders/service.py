@@ -83,6 +83,18 @@ def get_order(session: Session, number: str, *, for_update: bool = False,
     return order
 
 
+def check_visible(session: Session, number: str, viewer_party: str) -> int:
+    """The id of the order if `viewer_party` is a party to it; otherwise NotFound, exactly as
+    `get_order` reports it (no existence leak). One indexed lookup, nothing else loaded."""
+    found = session.scalar(select(Order.id).where(
+        Order.number == number,
+        or_(Order.requesting_party == viewer_party, Order.supplying_party == viewer_party)))
+    if found is None:
+        raise errors.NotFound(f"no order {number!r}", field="number",
+                              hint="List orders with `acsa orders list`.")
+    return found
+
+
 SORTS = {"number": Order.number, "order_on": Order.order_on, "state": Order.state,
          "agreement": Order.agreement_code, "id": Order.id}
 

@@ -167,13 +167,14 @@ def _transition(request: Request, response: Response, viewer: Viewer, number: st
     version = deps.expected_version(request)
 
     def go(s: Session) -> OrderOut:
-        service.get_order(s, number, viewer_party=viewer.party)  # 404 before any 403
+        service.check_visible(s, number, viewer.party)  # 404 before any 403
         result = call(s, by, version)
         order = result.order if isinstance(result, service.Outcome) else result
-        out = _out(s, service.get_order(s, number), viewer, response)
+        if not isinstance(order, Order):  # a receipt: the order it was recorded on
+            order = service.get_order(s, number)
+        out = _out(s, order, viewer, response)  # the order as the transition left it
         if isinstance(result, service.Outcome) and result.warnings:
             response.headers["Warning"] = '199 acsa "' + "; ".join(result.warnings) + '"'
-        assert order is not None
         return out
     return deps.run(request, go)
 
@@ -299,7 +300,7 @@ def order_events(number: str, request: Request,
                  viewer: Viewer = deps.ViewerDep) -> list[EventOut]:
     """Every event of the order, oldest first, with who did it and the hash chain."""
     def go(s: Session) -> list[EventOut]:
-        service.get_order(s, number, viewer_party=viewer.party)
+        service.check_visible(s, number, viewer.party)
         return [EventOut(seq=e.seq, at=e.at, party=e.party, actor=e.actor, action=e.action,
                          order_hash=e.order_hash, payload=json.loads(e.payload), hash=e.hash)
                 for e in audit.history(s, number)]
