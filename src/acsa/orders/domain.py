@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -227,6 +227,23 @@ def check_close(number: str, progress: Mapping[int, LineProgress], unreceived_de
     if problems:
         raise errors.NotTiedOut(f"order {number} does not tie out: {'; '.join(problems)}",
                                 hint="Receive every delivery and settle every claim first.")
+
+
+# --- what an order and its lines must be ----------------------------------------------------
+def check_activity_covered(agreement: str, activity: str, runs_under: Collection[str]) -> None:
+    """An order names an activity that runs under the order's agreement."""
+    if agreement not in runs_under:
+        raise errors.ActivityNotCovered(
+            f"activity {activity} does not run under {agreement}", field="activity",
+            hint=f"It runs under {', '.join(sorted(runs_under))}.")
+
+
+def check_line_values(unit_price_minor: int, description: str) -> None:
+    """A line's price is not negative and the line says what it is."""
+    if unit_price_minor < 0:
+        raise errors.InvalidAmount("a unit price cannot be negative", field="unit_price")
+    if not description.strip():
+        raise errors.InvalidInput("a line needs a description", field="description")
 
 
 # --- numbering -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acsa.db.base import Base, Quantity, UTCDateTime
@@ -25,7 +25,12 @@ class OrderCounter(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("number"),)
+    __table_args__ = (
+        UniqueConstraint("number"),
+        # a bulk-imported order keeps the requesting unit's own reference: importing the same
+        # file twice finds it instead of creating it again (migration 0008)
+        Index("uq_orders_external_ref", "requesting_party", "external_ref", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(40))
@@ -68,6 +73,8 @@ class Order(Base):
     ceiling_supplies_minor: Mapped[int | None]
     ceiling_services_minor: Mapped[int | None]
     version: Mapped[int] = mapped_column(default=1)
+    # the requesting unit's reference of an order brought in by `acsa import orders`
+    external_ref: Mapped[str | None] = mapped_column(String(80))
 
     lines: Mapped[list[OrderLine]] = relationship(
         order_by="OrderLine.line_no", lazy="selectin", back_populates="order")

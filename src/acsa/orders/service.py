@@ -284,6 +284,14 @@ def _check_version(order: Order, expected: int | None) -> None:
 
 
 # --- creating and editing ------------------------------------------------------------------
+def _at_line(i: int, e: errors.AcsaError) -> errors.AcsaError:
+    """The error of line `i` (1-based), with the line named in its message and field."""
+    e.message = f"line {i}: {e.message}"
+    e.args = (e.message,)
+    e.field = f"lines[{i}].{e.field or 'line'}"
+    return e
+
+
 def _build_lines(agreement: Agreement, activity_type: str, currency: str,
                  lines: list[LineInput]) -> list[OrderLine]:
     if not lines:
@@ -297,18 +305,13 @@ def _build_lines(agreement: Agreement, activity_type: str, currency: str,
             units.check_unit(ln.unit)
             qty = units.parse_quantity(ln.quantity)
         except errors.AcsaError as e:
-            e.message = f"line {i}: {e.message}"
-            e.args = (e.message,)
-            e.field = f"lines[{i}].{e.field or 'line'}"
-            raise
+            raise _at_line(i, e) from None
         if ln.unit_price.currency != currency:
             raise errors.CurrencyMismatch(ln.unit_price.currency, currency)
-        if ln.unit_price.minor < 0:
-            raise errors.InvalidAmount(f"line {i}: a unit price cannot be negative",
-                                       field=f"lines[{i}].unit_price")
-        if not ln.description.strip():
-            raise errors.InvalidInput(f"line {i}: a line needs a description",
-                                      field=f"lines[{i}].description")
+        try:
+            domain.check_line_values(ln.unit_price.minor, ln.description)
+        except errors.AcsaError as e:
+            raise _at_line(i, e) from None
         built.append(OrderLine(line_no=i, category=ln.category, kind=kind.value,
                                description=ln.description.strip(),
                                stock_number=ln.stock_number.strip(), quantity=qty, unit=ln.unit,
@@ -348,10 +351,8 @@ def create_order(session: Session, *, agreement_code: str, activity_code: str, b
     supplying = agreement.other_party(requesting)
     _actor(session, by, {Role.REQUESTING}, requesting, order_on, "create an order")
     agreement.check_in_force(order_on)
-    if agreement.code not in {a.code for a in activity.agreements}:
-        raise errors.ActivityNotCovered(
-            f"activity {activity.code} does not run under {agreement.code}", field="activity",
-            hint=f"It runs under {', '.join(a.code for a in activity.agreements)}.")
+    domain.check_activity_covered(agreement.code, activity.code,
+                                  {a.code for a in activity.agreements})
     agreement.check_activity_type(activity.type)
     currency = money.check_currency((currency or parties.get_party(session, supplying).currency)
                                     .upper())
