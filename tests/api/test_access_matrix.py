@@ -331,6 +331,57 @@ def order_view(c: Caller, o: Obj | None, r: Response) -> list[str]:
     return []
 
 
+def form_view(c: Caller, o: Obj | None, r: Response) -> list[str]:
+    """The order form as a PDF: the requester's internal fields only on the requester's."""
+    import io
+
+    import pypdf
+
+    assert o is not None
+    if r.headers.get("content-type") != "application/pdf":
+        return [f"not a PDF: {r.headers.get('content-type')}"]
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages)
+    if o.ids["number"] not in text:
+        return ["the form does not name its order"]
+    shown = FUND in text
+    if shown != (c.party == o.facts["requesting"]):
+        return [f"fund citation {'shown to' if shown else 'hidden from'} {c.party}"]
+    return []
+
+
+def receipt_targets() -> tuple[Target, ...]:
+    """The payment settling the claim of a paid order (one per pair)."""
+    def as_settlement(w: World, o: Obj) -> Obj:
+        with unit_of_work(w.engine) as s:
+            [record] = settlement.find_claim(s, o.facts["claim"]).settlements
+            return Obj(o.label + " payment", {"settlement_id": str(record.id)},
+                       {"settlement_id": "999999"}, o.parties, o.facts)
+    return tuple(Target(f"{pair} payment", lambda w, n, p=pair: [
+        as_settlement(w, o) for o in make_orders(w, p, "settled", n)]) for pair in PAIRS)
+
+
+def activity_targets() -> tuple[Target, ...]:
+    """Demo activities under one agreement each: seen by that agreement's parties."""
+    return tuple(Target(code, each(lambda w, c=code, a=agreement: Obj(
+        c, {"code": c}, {"code": "NO-SUCH-ACTIVITY"}, frozenset(AGREEMENT_PARTIES[a]))))
+        for code, agreement in (("TY-RELIEF-CEBU", "PHJP"), ("BALIKATAN-2025", "PHUS")))
+
+
+def export_targets() -> tuple[Target, ...]:
+    """An export of each kind, limited to one agreement: only its parties may ask for it."""
+    return tuple(Target(f"{what} of {code}", each(lambda w, x=what, c=code: Obj(
+        f"{x} of {c}", {"what": x, "agreement": c}, {"what": x, "agreement": "ZZZZ"},
+        frozenset(AGREEMENT_PARTIES[c]))))
+        for what, code in (("orders", "PHJP"), ("ledger", "PHUS")))
+
+
+def _import(w: World, o: Obj | None) -> dict[str, Any]:
+    from acsa.documents import bulk_format
+
+    return {"files": {"file": ("orders.csv", bulk_format.template_bytes("csv"), "text/csv")},
+            "data": {"dry_run": "true"}}
+
+
 def items_where(pred: Callable[[Caller, dict[str, Any]], bool], *,
                 nonempty: bool = True) -> Check:
     """A list the caller's party may see only part of: every item passes `pred`."""
@@ -544,6 +595,19 @@ RULES: dict[tuple[str, str], Rule] = {
         gate=signs, may=role("finance", side="approving"),
         targets=(Target("PHJP offset proposed by JP", each(proposed_offset)),), body=act(),
         fresh=True),
+    # documents (PDF): both parties of the object, nobody else
+    ("GET", "/orders/{number}/form.pdf"): Rule(targets=ORDERS("received"), check=form_view),
+    ("GET", "/claims/{number}/notice.pdf"): Rule(targets=claim_targets("cash")),
+    ("GET", "/settlements/{settlement_id}/receipt.pdf"): Rule(targets=receipt_targets()),
+    ("GET", "/offsets/{number}/document.pdf"): Rule(
+        targets=(Target("PHJP offset proposed by JP", each(proposed_offset)),)),
+    # audit packs (zip): the caller's party's part of the books
+    ("GET", "/orders/{number}/audit-pack.zip"): Rule(targets=ORDERS("delivered")),
+    ("GET", "/activities/{code}/audit-pack.zip"): Rule(targets=activity_targets()),
+    # bulk data: exports of the caller's party's part; imports by requesting officials
+    ("GET", "/bulk/export/{what}"): Rule(targets=export_targets(), body=query(format="csv")),
+    ("GET", "/bulk/import/template"): Rule(),
+    ("POST", "/bulk/import/orders"): Rule(gate=signs, may=role("requesting"), body=_import),
     ("POST", "/deadlines"): Rule(gate=finance_or_admin,
                                  body=js(as_of=dt.date.today().isoformat())),
     # books
