@@ -604,6 +604,13 @@ RULES: dict[tuple[str, str], Rule] = {
     # audit packs (zip): the caller's party's part of the books
     ("GET", "/orders/{number}/audit-pack.zip"): Rule(targets=ORDERS("delivered")),
     ("GET", "/activities/{code}/audit-pack.zip"): Rule(targets=activity_targets()),
+    # reports (PDF or xlsx) of the caller's party's book, per agreement or activity
+    ("GET", "/reports/statement"): Rule(targets=agreement_targets("PHJP", "PHUS"),
+                                        body=query()),
+    ("GET", "/reports/ageing"): Rule(targets=agreement_targets("PHJP", "PHUS"), body=query()),
+    ("GET", "/reports/annual"): Rule(targets=agreement_targets("PHJP", "PHUS"),
+                                     body=query(fiscal_year=2026)),
+    ("GET", "/reports/activities/{code}"): Rule(targets=activity_targets()),
     # bulk data: exports of the caller's party's part; imports by requesting officials
     ("GET", "/bulk/export/{what}"): Rule(targets=export_targets(), body=query(format="csv")),
     ("GET", "/bulk/import/template"): Rule(),
