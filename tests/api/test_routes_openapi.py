@@ -36,6 +36,7 @@ def test_every_capability_has_its_route(spec):
         ("GET", "/users"), ("POST", "/users"), ("GET", "/activities"),
         ("POST", "/activities"), ("GET", "/rates"), ("POST", "/rates"),
         ("GET", "/audit/verify"), ("GET", "/audit/events"),
+        ("GET", "/orders/{number}/audit-pack.zip"), ("GET", "/activities/{code}/audit-pack.zip"),
     }
 
 
