@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 from sqlalchemy.orm import Session
 
@@ -104,6 +106,21 @@ app.add_typer(bulk.import_app, name="import")
 app.add_typer(bulk.export_app, name="export")
 app.add_typer(serve.users_app, name="users")
 app.command("serve")(serve.serve)
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Join the wrapped lines of each command's docstring into paragraphs, so `--help`
+    wraps the text to the terminal instead of keeping the source's line breaks."""
+    for info in typer_app.registered_commands:
+        doc = info.callback.__doc__ if info.callback else None
+        if doc and not info.help:
+            paragraphs = inspect.cleandoc(doc).split("\n\n")
+            info.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
