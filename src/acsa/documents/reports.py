@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from acsa import errors
 from acsa.documents import reports_data as data
-from acsa.documents import reports_labels, reports_pdf, reports_xlsx
+from acsa.documents import reports_labels
 
 Format = Literal["pdf", "xlsx"]
 FORMATS: tuple[Format, ...] = ("pdf", "xlsx")
@@ -34,6 +36,12 @@ MEDIA_TYPES: dict[str, str] = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 LANGS = reports_labels.LANGS
+
+
+def _layout(fmt: str) -> ModuleType:
+    """The layout module of a format, imported when first needed: ReportLab and matplotlib
+    (PDF) or openpyxl (xlsx) cost a command that writes no report nothing."""
+    return importlib.import_module(f"acsa.documents.reports_{check_format(fmt)}")
 
 
 def check_format(fmt: str) -> Format:
@@ -75,7 +83,7 @@ def statement_document(session: Session, *, party: str, agreement: str, as_of: d
                        lang: str = "en") -> bytes:
     st = data.statement(session, party=party, agreement=agreement, as_of=as_of,
                         partner=partner, from_on=from_on, currency=currency)
-    return (reports_pdf if check_format(fmt) == "pdf" else reports_xlsx).statement(
+    return _layout(fmt).statement(
         st, check_lang(lang))
 
 
@@ -84,14 +92,14 @@ def ageing_document(session: Session, *, as_of: dt.date, agreement: str | None =
                     fmt: Format = "pdf", lang: str = "en") -> bytes:
     ag = data.ageing(session, as_of=as_of, agreement=agreement, party=party,
                      agreement_codes=agreement_codes)
-    return (reports_pdf if check_format(fmt) == "pdf" else reports_xlsx).ageing(
+    return _layout(fmt).ageing(
         ag, check_lang(lang))
 
 
 def activity_document(session: Session, code: str, *, viewer_party: str | None = None,
                       fmt: Format = "pdf", lang: str = "en") -> bytes:
     reg = data.activity_register(session, code, viewer_party=viewer_party)
-    return (reports_pdf if check_format(fmt) == "pdf" else reports_xlsx).register(
+    return _layout(fmt).register(
         reg, check_lang(lang))
 
 
@@ -99,7 +107,7 @@ def annual_document(session: Session, *, party: str, fiscal_year: int,
                     agreement: str | None = None, fmt: Format = "pdf",
                     lang: str = "en") -> bytes:
     an = data.annual_report(session, party=party, fiscal_year=fiscal_year, agreement=agreement)
-    return (reports_pdf if check_format(fmt) == "pdf" else reports_xlsx).annual(
+    return _layout(fmt).annual(
         an, check_lang(lang))
 
 
