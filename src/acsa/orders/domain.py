@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from acsa import errors
+from acsa.parties.domain import Role
 
 
 class State(enum.StrEnum):
@@ -24,6 +25,27 @@ class State(enum.StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
     DISPUTED = "disputed"
+
+
+# action -> the roles that may take it, and the side of the order the official acts for
+# ("requesting", "supplying" or "either"); the services check these, pages show buttons by them
+ACTION_ROLES: dict[str, tuple[frozenset[Role], str]] = {
+    "create": (frozenset({Role.REQUESTING}), "requesting"),
+    "edit": (frozenset({Role.REQUESTING}), "requesting"),
+    "request": (frozenset({Role.REQUESTING}), "requesting"),
+    "accept": (frozenset({Role.APPROVING}), "supplying"),
+    "deliver": (frozenset({Role.SUPPLYING}), "supplying"),
+    "receive": (frozenset({Role.RECEIVING}), "requesting"),
+    "cancel": (frozenset({Role.REQUESTING, Role.APPROVING}), "either"),
+    "dispute": (frozenset({Role.REQUESTING, Role.APPROVING, Role.SUPPLYING, Role.RECEIVING,
+                           Role.FINANCE}), "either"),
+    "resolve": (frozenset({Role.APPROVING, Role.FINANCE}), "either"),
+    "close": (frozenset({Role.FINANCE}), "either"),
+}
+
+
+def roles_for(action: str) -> frozenset[Role]:
+    return ACTION_ROLES[action][0]
 
 
 # action -> states it may be taken from

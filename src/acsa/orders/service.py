@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -255,7 +256,7 @@ def _event(session: Session, order: Order, *, actor: Official | None, action: st
                  payload=payload)
 
 
-def _actor(session: Session, code: str, roles: set[Role], party: str, on: dt.date,
+def _actor(session: Session, code: str, roles: AbstractSet[Role], party: str, on: dt.date,
            action: str) -> Official:
     official = parties.get_official(session, code)
     check_authority(official_code=official.code, official_role=official.role,
@@ -349,7 +350,7 @@ def create_order(session: Session, *, agreement_code: str, activity_code: str, b
     creator = parties.get_official(session, by)
     requesting = creator.party_code
     supplying = agreement.other_party(requesting)
-    _actor(session, by, {Role.REQUESTING}, requesting, order_on, "create an order")
+    _actor(session, by, domain.roles_for("create"), requesting, order_on, "create an order")
     agreement.check_in_force(order_on)
     domain.check_activity_covered(agreement.code, activity.code,
                                   {a.code for a in activity.agreements})
@@ -396,7 +397,8 @@ def edit_order(session: Session, *, number: str, by: str, on: dt.date,
     order = get_order(session, number, for_update=True)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "edit", number)
-    official = _actor(session, by, {Role.REQUESTING}, order.requesting_party, on, "edit an order")
+    official = _actor(session, by, domain.roles_for("edit"), order.requesting_party, on,
+                      "edit an order")
     unknown = set(changes) - EDITABLE
     if unknown:
         raise errors.InvalidInput(f"cannot edit {', '.join(sorted(unknown))}", field=min(unknown))
@@ -435,7 +437,7 @@ def request_order(session: Session, *, number: str, by: str, on: dt.date,
     _check_version(order, expected_version)
     domain.check_transition(order.state, "request", number)
     agreement = agreements.get(session, order.agreement_code)
-    official = _actor(session, by, {Role.REQUESTING}, order.requesting_party, on,
+    official = _actor(session, by, domain.roles_for("request"), order.requesting_party, on,
                       "request an order")
     agreement.check_in_force(on)
     _check_limit(session, agreement, official, order, on)
@@ -456,7 +458,7 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
     _check_version(order, expected_version)
     domain.check_transition(order.state, "accept", number)
     agreement = agreements.get(session, order.agreement_code)
-    official = _actor(session, by, {Role.APPROVING}, order.supplying_party, on,
+    official = _actor(session, by, domain.roles_for("accept"), order.supplying_party, on,
                       "accept an order")
     requester = session.get(Official, order.requested_by_id)
     check_separation(first_person=requester.person if requester else None,
@@ -526,7 +528,7 @@ def record_delivery(session: Session, *, number: str, by: str, on: dt.date,
     order = get_order(session, number, for_update=True)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "deliver", number)
-    official = _actor(session, by, {Role.SUPPLYING}, order.supplying_party, on,
+    official = _actor(session, by, domain.roles_for("deliver"), order.supplying_party, on,
                       "record a delivery")
     if on < order.order_on:
         raise errors.InvalidInput(f"delivery date {on} is before the order date {order.order_on}",
@@ -568,7 +570,7 @@ def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
     order = get_order(session, number, for_update=True)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "receive", number)
-    official = _actor(session, by, {Role.RECEIVING}, order.requesting_party, on,
+    official = _actor(session, by, domain.roles_for("receive"), order.requesting_party, on,
                       "receive a delivery")
     pending = [d for d in order.deliveries if d.receipt_id is None]
     if on < max(d.delivered_on for d in pending):
@@ -620,7 +622,7 @@ def cancel_order(session: Session, *, number: str, by: str, on: dt.date, reason:
     official = parties.get_official(session, by)
     party = order.requesting_party if official.party_code == order.requesting_party \
         else order.supplying_party
-    _actor(session, by, {Role.REQUESTING, Role.APPROVING}, party, on, "cancel an order")
+    _actor(session, by, domain.roles_for("cancel"), party, on, "cancel an order")
     if not reason.strip():
         raise errors.InvalidInput("a cancellation needs a reason", field="reason")
     order.state, order.cancel_reason = State.CANCELLED.value, reason.strip()
@@ -639,8 +641,7 @@ def dispute_order(session: Session, *, number: str, by: str, on: dt.date, reason
     if party not in (order.requesting_party, order.supplying_party):
         raise errors.WrongParty(f"{official.code} is not an official of either party to {number}",
                                 field="by")
-    _actor(session, by, {Role.REQUESTING, Role.APPROVING, Role.SUPPLYING, Role.RECEIVING,
-                         Role.FINANCE}, party, on, "dispute an order")
+    _actor(session, by, domain.roles_for("dispute"), party, on, "dispute an order")
     if not reason.strip():
         raise errors.InvalidInput("a dispute needs a reason", field="reason")
     order.state_before_dispute, order.state = order.state, State.DISPUTED.value
@@ -659,7 +660,7 @@ def resolve_dispute(session: Session, *, number: str, by: str, on: dt.date, reso
     party = official.party_code
     if party not in (order.requesting_party, order.supplying_party):
         raise errors.WrongParty(f"{official.code} is not an official of either party", field="by")
-    _actor(session, by, {Role.APPROVING, Role.FINANCE}, party, on, "resolve a dispute")
+    _actor(session, by, domain.roles_for("resolve"), party, on, "resolve a dispute")
     if not resolution.strip():
         raise errors.InvalidInput("a resolution needs its terms", field="resolution")
     order.state = order.state_before_dispute or State.REQUESTED.value
@@ -679,7 +680,7 @@ def close_order(session: Session, *, number: str, by: str, on: dt.date,
         else order.requesting_party
     if order.state == State.CLOSED.value:
         domain.check_transition(order.state, "close", number)
-    _actor(session, by, {Role.FINANCE}, party, on, "close an order")
+    _actor(session, by, domain.roles_for("close"), party, on, "close an order")
     open_claims = settlement.open_claim_numbers(session, order)
     unreceived = sum(1 for d in order.deliveries if d.receipt_id is None)
     domain.check_close(number, line_progress(order), unreceived, open_claims)

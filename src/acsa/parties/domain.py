@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Set as AbstractSet
 
 from acsa import errors
 from acsa.money import Money
@@ -26,7 +27,7 @@ PARTIES = {
 
 
 def check_authority(*, official_code: str, official_role: str, official_party: str,
-                    valid_from: dt.date, valid_to: dt.date | None, roles: set[Role],
+                    valid_from: dt.date, valid_to: dt.date | None, roles: AbstractSet[Role],
                     party: str, on: dt.date, action: str) -> None:
     if official_role not in roles:
         want = " or ".join(sorted(r.value for r in roles))
