@@ -695,6 +695,8 @@ def api_routes() -> list[tuple[str, str]]:
 
 ROUTES = api_routes()
 PUBLIC_OUTSIDE_API = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+WEB_PUBLIC = {"/signin", "/signout", "/language", "/static/{name}", "/static/fonts/ipaexg.ttf"}
+JP_REQUESTS_DEMO_ORDER = "PHJP-JP-2026-0001"
 
 
 # --- the world of this module --------------------------------------------------------------
@@ -841,9 +843,24 @@ def test_every_route_under_the_api_declares_who_may_call_it():
 
 
 def test_routes_outside_the_api_are_the_public_ones(matrix: World):
+    """Beside the API: its public documents, the web application's sign-in, language and
+    static files, and web pages that send a stranger to sign in (tests/web tests them
+    signed in)."""
     client = matrix.client
-    outside = {path for path, _ in all_routes(client.app) if not path.startswith(API + "/")}
-    assert outside == PUBLIC_OUTSIDE_API, outside
+    outside = {(path, m) for path, methods in all_routes(client.app)
+               if not path.startswith(API + "/") for m in methods - {"HEAD"}}
+    paths = {path for path, _ in outside}
+    assert PUBLIC_OUTSIDE_API | WEB_PUBLIC <= paths, paths
+    pages = sorted((p, m) for p, m in outside if p not in PUBLIC_OUTSIDE_API | WEB_PUBLIC)
+    assert pages, "the web application has no pages"
+    for path, method in pages:
+        r = client.request(method, path.format(number=JP_REQUESTS_DEMO_ORDER),
+                           follow_redirects=False)
+        if method == "GET":
+            assert r.status_code == 303 and r.headers["location"].startswith("/signin"), \
+                (path, r.status_code)
+        else:
+            assert r.status_code in (303, 401, 403), (method, path, r.status_code)
     assert client.get("/health").json()["status"] == "ok"
     assert client.get("/openapi.json").json()["paths"]
 

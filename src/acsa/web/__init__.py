@@ -1,0 +1,1 @@
+"""The web application for logistics and finance officers (see docs/web.md)."""
