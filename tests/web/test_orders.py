@@ -212,3 +212,36 @@ def test_the_timeline_and_data_of_an_order(browser_for: Browser):
         assert text in page, text
     assert "JMSDF FY2026 O&amp;M 02-31-118" not in \
         browser_for("ph-app").get("/orders/PHJP-JP-2026-0001").text
+
+
+def test_an_order_page_links_its_documents_for_the_signed_in_party(browser_for: Browser):
+    """The order page offers the order form in both bilingual versions, each claim's notice,
+    each payment's receipt and the audit pack; the browser's session downloads them; the
+    partner's form leaves out the requester's fund citation."""
+    import io
+
+    import pypdf
+
+    jp = browser_for("jp-req")
+    page = jp.get("/orders/PHJP-JP-2026-0001").text
+    links = set(re.findall(r'href="(/api/v1/[^"]+)" download', page))
+    assert {"/api/v1/orders/PHJP-JP-2026-0001/form.pdf?lang=ja",
+            "/api/v1/orders/PHJP-JP-2026-0001/form.pdf?lang=fil",
+            "/api/v1/claims/PHJP-JP-2026-0001-C1/notice.pdf?lang=ja",
+            "/api/v1/orders/PHJP-JP-2026-0001/audit-pack.zip"} <= links
+    receipts = [x for x in links if x.endswith("/receipt.pdf?lang=ja")]
+    assert receipts, "the paid claim's receipt is not offered"
+
+    def text(client: TestClient, url: str) -> str:
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf", url
+        return "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages)
+
+    form = "/api/v1/orders/PHJP-JP-2026-0001/form.pdf?lang=ja"
+    assert "発注書" in text(jp, form) and "PHJP-JP-2026-0001" in text(jp, form)
+    assert "PHJP-JP-2026-0001" in text(jp, receipts[0])
+    fund = re.search(r"JMSDF FY2026 O&amp;M [0-9-]+", page)
+    assert fund, "the requester's own page shows its fund citation"
+    ph = browser_for("ph-app")
+    assert fund.group(0).replace("&amp;", "&") not in text(ph, form)
+    assert jp.get("/api/v1/orders/PHJP-JP-2026-0001/audit-pack.zip").content[:2] == b"PK"
