@@ -17,6 +17,9 @@ from tests.documents._pack_helpers import Story, build_story, entries, manifest,
 from tests.e2e.conftest import Cli, Result
 from tests.factories import setup_world
 
+# Exit codes, messages and files of the command itself: run on SQLite only, as the
+# services behind it are tested on both backends (and each run spawns `acsa`).
+CLI_PLUMBING = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 @pytest.fixture
 def cli(engine: Engine, db_url: str, _acsa_home: Path) -> tuple[Cli, Story]:
@@ -85,6 +88,7 @@ def test_activity_pack_as_text(cli, tmp_path):
     acsa("audit", "verify-pack", as_ph, env=no_database(tmp_path)[0])
 
 
+@CLI_PLUMBING
 def test_tampered_pack_exits_8_naming_the_file(cli, tmp_path):
     acsa, story = cli
     out = tmp_path / "pack.zip"
@@ -107,6 +111,7 @@ def test_tampered_pack_exits_8_naming_the_file(cli, tmp_path):
         doc_err["details"]["problems"]
 
 
+@CLI_PLUMBING
 def test_not_a_zip_exits_3_and_a_missing_file_5(cli, tmp_path):
     acsa, _ = cli
     junk = tmp_path / "junk.zip"
@@ -119,6 +124,7 @@ def test_not_a_zip_exits_3_and_a_missing_file_5(cli, tmp_path):
     refused(acsa, "audit", "verify-pack", tmp_path / "absent.zip", code=5, env=env)
 
 
+@CLI_PLUMBING
 def test_a_failed_pack_leaves_the_old_file_and_no_temporary(cli, tmp_path, folder):
     acsa, story = cli
     out = folder / "pack.zip"

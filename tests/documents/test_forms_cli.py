@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from reportlab.platypus import SimpleDocTemplate
 from sqlalchemy import Engine
 
@@ -32,6 +33,11 @@ from tests.factories import D, official, order_to
 forms_world = _forms_helpers.forms_world
 
 
+
+
+# Exit codes, messages and files of the command itself: run on SQLite only, as the
+# services behind it are tested on both backends (and each run spawns `acsa`).
+CLI_PLUMBING = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
@@ -58,6 +64,7 @@ def test_order_form_written_and_verified(forms_world: Engine, db_url: str, _acsa
     assert r.code == 0 and "MATCH" in r.out
 
 
+@CLI_PLUMBING
 def test_refusals_leave_no_file(forms_world: Engine, db_url: str, _acsa_home: Path,
                                 tmp_path: Path) -> None:
     with unit_of_work(forms_world) as s:
@@ -94,6 +101,7 @@ def test_settlement_forms(forms_world: Engine, db_url: str, _acsa_home: Path,
         assert acsa(db_url, _acsa_home, "verify-doc", target).code == 0
 
 
+@CLI_PLUMBING
 def test_verify_doc_exit_codes(forms_world: Engine, db_url: str, _acsa_home: Path,
                                tmp_path: Path) -> None:
     with unit_of_work(forms_world) as s:

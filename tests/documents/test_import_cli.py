@@ -19,6 +19,9 @@ from tests.documents._bulk_helpers import WATER, order, write_csv, write_generat
 from tests.e2e.conftest import Cli, db_state
 from tests.factories import setup_world
 
+# Exit codes, messages and files of the command itself: run on SQLite only, as the
+# services behind it are tested on both backends (and each run spawns `acsa`).
+CLI_PLUMBING = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 @pytest.fixture
 def cli(engine: Engine, db_url: str, _acsa_home: Path) -> Cli:
@@ -57,6 +60,7 @@ def test_import_then_verify_then_reimport(cli: Cli, tmp_path: Path) -> None:
     assert "already imported before: 10 order(s)" in text
 
 
+@CLI_PLUMBING
 def test_bad_rows_exit_3_with_the_report(cli: Cli, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "mixed.csv", order("A-1") + order("B-1", {}, dict(
         WATER, quantity="-2")))
@@ -70,6 +74,7 @@ def test_bad_rows_exit_3_with_the_report(cli: Cli, tmp_path: Path) -> None:
     assert "toys" in r.out and "category" in r.out
 
 
+@CLI_PLUMBING
 def test_all_or_nothing_and_dry_run_change_nothing(cli: Cli, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "mixed.csv", order("A-1") + order("B-1", quantity="0"))
     before = db_state(cli.db)

@@ -20,6 +20,10 @@ from tests.documents._reports_helpers import (  # noqa: F401  (fixtures)
 )
 from tests.e2e.conftest import Cli
 
+# Exit codes, messages and files of the command itself: run on SQLite only, as the
+# services behind it are tested on both backends (and each run spawns `acsa`).
+CLI_PLUMBING = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 AS_OF = "2026-12-31"
 
 
@@ -85,6 +89,7 @@ REFUSALS = [
 ]
 
 
+@CLI_PLUMBING
 def test_refusals_exit_with_their_code_and_leave_no_file(cli: Cli, out: Path):
     """Each refusal (one world per backend for all of them: each is a process of its own)."""
     target = out / "out.pdf"
@@ -101,6 +106,7 @@ def test_refusals_exit_with_their_code_and_leave_no_file(cli: Cli, out: Path):
     assert not problems, "\n\n".join(problems)
 
 
+@CLI_PLUMBING
 def test_the_format_comes_from_the_suffix_or_must_agree(cli: Cli, out: Path):
     base = ("docs", "activity", "KAMANDAG-10")
     r = cli.refused(*base, "-o", out / "register.doc", code=3)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used: a command that does not migrate starts faster.
 
 
 def _config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("acsa") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -22,6 +26,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = _config(engine)
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
+        from alembic import command
+
         command.upgrade(cfg, revision)
         conn.commit()
 
@@ -30,14 +36,20 @@ def downgrade(engine: Engine, revision: str) -> None:
     cfg = _config(engine)
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
+        from alembic import command
+
         command.downgrade(cfg, revision)
         conn.commit()
 
 
 def current(engine: Engine) -> str | None:
     with engine.connect() as conn:
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config(engine)).get_current_head()
