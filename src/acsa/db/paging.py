@@ -13,8 +13,11 @@ T = TypeVar("T")
 
 
 def page(session: Session, model: type[T], conds: Sequence[Any], order_by: Sequence[Any], *,
-         offset: int = 0, limit: int | None = None) -> tuple[list[T], int]:
-    stmt = select(model).where(*conds).order_by(*order_by).offset(offset)
+         offset: int = 0, limit: int | None = None,
+         options: Sequence[Any] = ()) -> tuple[list[T], int]:
+    """`options`: loader options for the page's rows (e.g. relationships a register does not
+    show, loaded only if touched)."""
+    stmt = select(model).where(*conds).order_by(*order_by).offset(offset).options(*options)
     if limit is not None:
         stmt = stmt.limit(limit)
     count = session.scalar(select(func.count()).select_from(model).where(*conds)) or 0

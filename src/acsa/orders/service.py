@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from acsa import errors, money, units
 from acsa.activities import service as activities
@@ -151,7 +151,9 @@ def search_orders(session: Session, q: OrderQuery, *, viewer_party: str | None =
                                   hint=f"Sort by one of: {', '.join(SORTS)}.")
     conds = _order_filter(session, q, viewer_party)
     key = SORTS[q.sort].desc() if q.descending else SORTS[q.sort]
-    return paging.page(session, Order, conds, (key, Order.id), offset=offset, limit=limit)
+    # a register shows lines (for the total), not deliveries or receipts: those load if touched
+    return paging.page(session, Order, conds, (key, Order.id), offset=offset, limit=limit,
+                       options=(lazyload(Order.deliveries), lazyload(Order.receipts)))
 
 
 def list_orders(session: Session, *, agreement: str | None = None, state: str | None = None,
