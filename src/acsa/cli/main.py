@@ -81,7 +81,8 @@ def init(demo: bool = typer.Option(False, "--demo", help="Load the demo story an
     out.print("\nTry: acsa orders show PHJP-JP-2026-0001   acsa books ageing --as-of "
               f"{demo_data.TODAY}   acsa audit verify   acsa --help")
     if creds.exists():
-        out.print("Sign in to the API (acsa serve, then http://127.0.0.1:8000/docs) as sato "
+        out.print("Sign in (acsa serve, then http://127.0.0.1:8000/ in a browser, or the API at "
+                  "/docs) as sato "
                   "(JP requesting), cruz (PH approving), santos (PH finance), abe (JP finance), "
                   f"fujita (JP auditor), ph-admin ... — {creds.read_text().splitlines()[0]} "
                   f"(kept in {creds})", highlight=False)
