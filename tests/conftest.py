@@ -34,6 +34,26 @@ def _pg_url(dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
+def replace_database(engine: Engine, *, sqlite_copy: Path | None = None,
+                     pg_template: str | None = None) -> Engine:
+    """Replace `engine`'s database with a fresh copy of a prepared one: a SQLite file, or a
+    PostgreSQL database used as a template (the dialect decides which is used)."""
+    engine.dispose()
+    database = engine.url.database
+    assert database
+    if engine.dialect.name == "sqlite":
+        assert sqlite_copy is not None
+        for suffix in ("-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        shutil.copy(sqlite_copy, database)
+    else:
+        assert pg_template is not None
+        with _pg_admin().connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{pg_template}"'))
+    return engine
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

@@ -33,7 +33,7 @@ from acsa.api.deps import CSRF_HEADER
 from acsa.db.engine import make_engine, unit_of_work
 from acsa.parties import service as parties
 from acsa.users import service as users
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import _pg_admin, _pg_url, replace_database
 
 PASSWORD = "correct horse battery staple"
 # username -> (party, official it signs as, administrator?)
@@ -100,19 +100,9 @@ def _pg_world(pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture
 def world(engine: Engine, request: pytest.FixtureRequest) -> Engine:
     """`engine`, its database replaced by a fresh copy of the demo world with the API users."""
-    engine.dispose()
-    database = engine.url.database
-    assert database
     if engine.dialect.name == "sqlite":
-        for suffix in ("-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        shutil.copy(request.getfixturevalue("_sqlite_world"), database)
-    else:
-        template = request.getfixturevalue("_pg_world")
-        with _pg_admin().connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template}"'))
-    return engine
+        return replace_database(engine, sqlite_copy=request.getfixturevalue("_sqlite_world"))
+    return replace_database(engine, pg_template=request.getfixturevalue("_pg_world"))
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from acsa.api.app import create_app
 from acsa.db.engine import make_engine, unit_of_work
 from acsa.users import service as users
 from tests.api.conftest import API_USERS, CHEAP_HASHER, PASSWORD, build_world
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import _pg_admin, _pg_url, replace_database
 
 WEB_USERS: dict[str, tuple[str, str | None, bool]] = {
     **API_USERS,
@@ -85,19 +85,9 @@ def _pg_web_world(pg_template: str, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def world(engine: Engine, request: pytest.FixtureRequest) -> Engine:
     """`engine`, its database replaced by a fresh copy of the web world."""
-    engine.dispose()
-    database = engine.url.database
-    assert database
     if engine.dialect.name == "sqlite":
-        for suffix in ("-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        shutil.copy(request.getfixturevalue("_sqlite_web_world"), database)
-    else:
-        template = request.getfixturevalue("_pg_web_world")
-        with _pg_admin().connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template}"'))
-    return engine
+        return replace_database(engine, sqlite_copy=request.getfixturevalue("_sqlite_web_world"))
+    return replace_database(engine, pg_template=request.getfixturevalue("_pg_web_world"))
 
 
 @pytest.fixture
