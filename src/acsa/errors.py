@@ -205,3 +205,54 @@ class SettlementInvalid(AcsaError):
 # --- stored data -------------------------------------------------------------------------
 class IntegrityError(AcsaError):
     kind = "integrity"
+
+
+# --- two nodes (sync) --------------------------------------------------------------------
+class NodePartyNotSet(InvalidInput):
+    hint = "Set this node's own party once with `acsa init --party CODE`."
+
+
+class KeyMissing(NotFound):
+    hint = "Create this node's key with `acsa keys init`."
+
+
+class PassphraseWrong(AcsaError):
+    kind = "unauthenticated"
+    hint = "Give the passphrase the key was created with (ACSA_KEY_PASSPHRASE or the prompt)."
+
+
+class UnknownKey(AcsaError):
+    kind = "forbidden"
+    hint = ("Register the partner's public key for the agreement with `acsa keys add-partner`, "
+            "after checking its fingerprint with the partner out of band.")
+
+
+class KeyRevoked(UnknownKey):
+    hint = "The key was revoked; ask the partner for its new key and register it."
+
+
+class SignatureInvalid(IntegrityError):
+    hint = "The data was changed after it was signed, or signed by another key; ask for it again."
+
+
+class BundleInvalid(IntegrityError):
+    hint = "The file is damaged, truncated or altered; ask the partner to export it again."
+
+
+class BundleNotForUs(AcsaError):
+    kind = "forbidden"
+    hint = "Import the bundle on the node of the party it is addressed to."
+
+
+class BundleReplayed(AcsaError):
+    kind = "conflict"
+    hint = "Nothing was changed; export a new bundle for anything newer."
+
+
+class NotOwner(AcsaError):
+    kind = "forbidden"
+    hint = "Only the party that owns a fact may author it; the partner must take this step."
+
+
+class EventOutOfOrder(AcsaError):
+    kind = "conflict"

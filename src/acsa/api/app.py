@@ -79,7 +79,7 @@ def _optional_routes() -> list[Any]:
 
     found = []
     for name in ("settlement", "books", "reference", "audit", "webhooks", "documents", "reports",
-                 "bulk", "audit_pack"):
+                 "bulk", "audit_pack", "sync", "sync_reconcile"):
         try:
             found.append(importlib.import_module(f"acsa.api.routes.{name}"))
         except ModuleNotFoundError as e:

@@ -36,6 +36,9 @@ def append(session: Session, *, party: str, actor: str, action: str, subject: st
                   hash=chain.link(prev, event_body))
     session.add(event)
     session.flush()
+    from acsa.sync import capture  # a party's node captures its own acts for its partners
+
+    capture.on_event(session, event)
     if order_hash:  # only order events carry an order's hash: webhooks queue in this transaction
         outbox.enqueue_for_event(session, event)
     return event

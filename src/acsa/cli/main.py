@@ -16,14 +16,18 @@ from acsa.cli import (  # noqa: F401
     docs,
     docs_forms,
     docs_reports,
+    keys,
     orders,
+    reconcile,
     serve,
     settle,
+    sync,
 )
 from acsa.cli.common import STATE, JsonOpt, emit, out, run
 from acsa.db import migrate
 from acsa.db.engine import get_engine
 from acsa.parties import service as parties
+from acsa.sync import node
 
 app = typer.Typer(
     name="acsa", no_args_is_help=True, rich_markup_mode="rich",
@@ -43,6 +47,10 @@ def main(db: str | None = typer.Option(None, "--db", envvar="ACSA_DATABASE_URL",
 @app.command()
 def init(demo: bool = typer.Option(False, "--demo", help="Load the demo story and show its "
                                    "order register and statement of balances."),
+         party: str | None = typer.Option(None, "--party", help="Make this database the node "
+                                          "of one party (PH, JP, US ...), which then signs and "
+                                          "exchanges its events with its partners' nodes; set "
+                                          "once (see `acsa keys`, `acsa sync`)."),
          as_json: bool = JsonOpt) -> None:
     """Create or upgrade the database, add the parties and load the agreements."""
     from acsa import demo as demo_data
@@ -54,10 +62,12 @@ def init(demo: bool = typer.Option(False, "--demo", help="Load the demo story an
     def go(s: Session) -> tuple[list[tuple[str, str]], bool]:
         parties.ensure_parties(s)
         loaded = agreements.load(s)
-        return loaded, demo_data.load(s) if demo else False
-    loaded, demo_now = run(go, as_json=as_json)
+        node_party = node.set_party(s, party) if party else node.own_party(s)
+        return loaded, demo_data.load(s) if demo else False, node_party
+    loaded, demo_now, node_party = run(go, as_json=as_json)
     data: dict[str, object] = {
         "database": engine.url.render_as_string(), "home": str(config.home()),
+        "party": node_party,
         "agreements": [{"code": c, "result": r} for c, r in loaded], "demo": demo,
         "demo_loaded_now": demo_now}
     if demo:
@@ -68,6 +78,8 @@ def init(demo: bool = typer.Option(False, "--demo", help="Load the demo story an
         emit(data, True, lambda: None)
         return
     out.print(f"acsa database ready: {engine.url.render_as_string()}", highlight=False)
+    if node_party:
+        out.print(f"  this is the node of {node_party}")
     for c, r in loaded:
         out.print(f"  agreement {c}: {r}")
     if not demo:
@@ -107,6 +119,10 @@ app.add_typer(bulk.import_app, name="import")
 app.add_typer(bulk.export_app, name="export")
 app.add_typer(serve.users_app, name="users")
 app.command("serve")(serve.serve)
+app.add_typer(keys.app, name="keys")
+app.add_typer(sync.app, name="sync")
+if hasattr(reconcile, "reconcile"):
+    app.command("reconcile")(reconcile.reconcile)
 
 def _reflow_help(typer_app: typer.Typer) -> None:
     """Join the wrapped lines of each command's docstring into paragraphs, so `--help`

@@ -19,6 +19,17 @@ from acsa.orders.models import (
 from acsa.parties.models import Official, Party, Unit
 from acsa.rates.models import Rate
 from acsa.settlement.models import Claim, Offset, OffsetItem, SettlementRecord
+from acsa.sync.models import (
+    BundleSeen,
+    Conflict,
+    InboxEvent,
+    NodeKey,
+    NodeSetting,
+    OutboxEvent,
+    PartnerProgress,
+    Quarantined,
+    SubjectHead,
+)
 from acsa.users.models import ApiToken, User, WebSession
 from acsa.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -27,5 +38,7 @@ __all__ = [
     "Entry", "Event", "LedgerLine", "Official", "Offset", "OffsetItem", "Order", "OrderCounter",
     "OrderLine", "Party", "Rate", "Receipt", "ReceiptLine", "SettlementRecord", "Unit",
     "activity_agreements", "ApiToken", "IdempotencyKey", "User", "WebSession",
-    "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
+    "WebhookAttempt", "WebhookDelivery", "WebhookSubscription", "BundleSeen", "Conflict",
+    "InboxEvent", "NodeKey", "NodeSetting", "OutboxEvent", "PartnerProgress", "Quarantined",
+    "SubjectHead",
 ]

@@ -340,13 +340,37 @@ def _next_number(session: Session, agreement: Agreement, party: str, fy: int) ->
     return domain.order_number(agreement.code, party, fy, counter.last)
 
 
+def _take_number(session: Session, agreement: Agreement, party: str, fy: int,
+                 number: str) -> str:
+    """Use the number the requesting party's node gave its order, moving our copy of its
+    counter on to it; a number of another party, agreement or year is refused."""
+    prefix = domain.order_number(agreement.code, party, fy, 0)[:-4]
+    tail = number[len(prefix):]
+    if not number.startswith(prefix) or not tail.isdigit():
+        raise errors.InvalidInput(f"order number {number} is not one of {party}'s numbers "
+                                  f"under {agreement.code} for {fy}", field="number")
+    if session.scalar(select(Order.id).where(Order.number == number)) is not None:
+        raise errors.AlreadyExists(f"order {number} already exists", field="number")
+    _next_number(session, agreement, party, fy)  # creates and locks the counter
+    counter = session.scalar(select(OrderCounter).where(
+        OrderCounter.agreement_code == agreement.code, OrderCounter.party_code == party,
+        OrderCounter.fiscal_year == fy))
+    assert counter is not None
+    counter.last = max(counter.last - 1, int(tail))
+    session.flush()
+    return number
+
+
 def create_order(session: Session, *, agreement_code: str, activity_code: str, by: str,
                  order_on: dt.date, lines: list[LineInput], currency: str | None = None,
                  delivery_place: str = "", delivery_on: dt.date | None = None,
                  fund_citation: str = "", billing_address: str | None = None,
                  requester_poc: str = "", supplier_poc: str = "",
                  requesting_unit: str | None = None, supplying_unit: str | None = None,
-                 implementing_arrangement: str = "", notes: str = "") -> Order:
+                 implementing_arrangement: str = "", notes: str = "",
+                 number: str | None = None) -> Order:
+    """Create a draft order. `number` is given only when applying the requesting party's own
+    order from its node (sync): it must be that party's next free number or later."""
     agreement = agreements.get(session, agreement_code)
     activity = activities.get_activity(session, activity_code)
     creator = parties.get_official(session, by)
@@ -373,7 +397,9 @@ def create_order(session: Session, *, agreement_code: str, activity_code: str, b
                            else parties.get_party(session, requesting).billing_address)
     fy = agreement.fiscal_year(requesting, order_on)
     order = Order(
-        number=_next_number(session, agreement, requesting, fy), agreement_code=agreement.code,
+        number=(_take_number(session, agreement, requesting, fy, number) if number
+                else _next_number(session, agreement, requesting, fy)),
+        agreement_code=agreement.code,
         agreement_version=agreement.version, implementing_arrangement=implementing_arrangement,
         activity_id=activity.id, fiscal_year=fy, requesting_party=requesting,
         supplying_party=supplying, requesting_unit_id=r_unit.id if r_unit else None,
@@ -567,14 +593,23 @@ def record_delivery(session: Session, *, number: str, by: str, on: dt.date,
 
 def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
                    lines: dict[int, domain.ReceiptLineInput], note: str = "",
-                   expected_version: int | None = None) -> Receipt:
-    """Receive every delivery not yet received; the claims exist from this moment."""
+                   expected_version: int | None = None,
+                   deliveries: list[int] | None = None) -> Receipt:
+    """Receive every delivery not yet received (or, applying a partner's receipt, the
+    deliveries it named by position); the claims exist from this moment."""
     order = get_order(session, number, for_update=True)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "receive", number)
     official = _actor(session, by, domain.roles_for("receive"), order.requesting_party, on,
                       "receive a delivery")
     pending = [d for d in order.deliveries if d.receipt_id is None]
+    if deliveries is not None:
+        ordered = sorted(order.deliveries, key=lambda d: d.id)
+        if any(i >= len(ordered) or ordered[i].receipt_id is not None for i in deliveries):
+            raise errors.InvalidTransition(
+                f"order {number}: the receipt names a delivery that is missing or already "
+                "received", field="deliveries")
+        pending = [ordered[i] for i in deliveries]
     if on < max(d.delivered_on for d in pending):
         raise errors.InvalidInput("a receipt cannot be dated before the delivery it receives",
                                   field="on")

@@ -1,0 +1,3 @@
+"""`acsa reconcile --with PARTY`: compare our book with a partner's."""
+
+from __future__ import annotations

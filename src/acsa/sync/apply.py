@@ -1,0 +1,305 @@
+"""Applying one partner event through the same service a local user would call, so every
+agreement rule holds on our side too; then checking the result against the sender's.
+
+`apply_event` raises:
+* `Waiting` when something the event builds on has not arrived yet (its order, an official,
+  an activity): the event stays pending and is tried again after the next arrival;
+* an `AcsaError` when the rules refuse it: the caller quarantines it (or, if it was concurrent
+  with one of ours, lets `service` decide the conflict).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from acsa import errors, money
+from acsa.audit.models import Event
+from acsa.orders.models import Order
+from acsa.sync import capture, ownership
+from acsa.sync.models import InboxEvent
+
+
+class Waiting(Exception):
+    """The event needs something not here yet."""
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _on(body: dict[str, Any]) -> dt.date:
+    on = _date(body.get("on"))
+    if on is None:
+        raise errors.InvalidInput("the event has no date", field="on")
+    return on
+
+
+def order_of(session: Session, number: str) -> Order:
+    order = session.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        raise Waiting(f"order {number} has not arrived")
+    return order
+
+
+def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
+    """The sender must own the fact: refused with `NotOwner` otherwise."""
+    from acsa.agreements import service as agreements
+    from acsa.settlement.models import Claim
+
+    kind = ev.kind
+    if kind in ownership.REFERENCE:
+        party = body.get("party")
+        if ownership.OWNER[kind] == "self" and party != ev.origin:
+            raise errors.NotOwner(f"{ev.origin} cannot add {kind.split('.')[0]} "
+                                  f"{body.get('code')} of {party}")
+        return
+    if kind == "order.created":
+        agreement = agreements.get(session, body["agreement"])
+        requester = body["number"].split("-")[1] if body["number"].count("-") >= 3 else ""
+        if requester != ev.origin or ev.origin not in agreement.parties:
+            raise errors.NotOwner(f"{ev.origin} cannot create order {body['number']}: only "
+                                  "its requesting party creates an order")
+        return
+    order = order_of(session, ev.subject)
+    debtor = None
+    if kind.startswith("claim."):
+        claim = session.scalar(select(Claim).where(Claim.number == body["claim"]))
+        if claim is None:
+            raise Waiting(f"claim {body['claim']} does not exist yet")
+        debtor = claim.debtor_party
+    allowed = ownership.owner_party(kind, requester=order.requesting_party,
+                                    supplier=order.supplying_party, debtor=debtor,
+                                    actor_party=ev.origin)
+    if ev.origin not in allowed:
+        raise errors.NotOwner(
+            f"{ev.origin} cannot {kind.split('.')[1].replace('_', ' ')} order {order.number}: "
+            f"that is for {' or '.join(sorted(allowed))} to do")
+
+
+def _actor_party(session: Session, code: str) -> str:
+    from acsa.parties.models import Official
+
+    official = session.scalar(select(Official).where(Official.code == code))
+    if official is None:
+        raise Waiting(f"official {code} has not arrived")
+    return official.party_code
+
+
+def _lines(body: dict[str, Any]) -> list[Any]:
+    from acsa.orders.service import LineInput
+
+    return [LineInput(category=ln["category"], description=ln["description"],
+                      quantity=Decimal(ln["quantity"]), unit=ln["unit"],
+                      unit_price=money.Money.of(ln["unit_price"], body["currency"]),
+                      method=ln["method"], stock_number=ln.get("stock_number", ""))
+            for ln in body["lines"]]
+
+
+def _created(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.orders import service as orders
+
+    orders.create_order(
+        s, agreement_code=b["agreement"], activity_code=b["activity"], by=ev.actor,
+        order_on=_on({"on": b["order_on"]}), lines=_lines(b), currency=b["currency"],
+        delivery_place=b["delivery_place"], delivery_on=_date(b["delivery_on"]),
+        fund_citation=b["fund_citation"], billing_address=b["billing_address"],
+        requester_poc=b["requester_poc"], supplier_poc=b["supplier_poc"],
+        requesting_unit=b["requesting_unit"], supplying_unit=b["supplying_unit"],
+        implementing_arrangement=b["implementing_arrangement"], number=b["number"])
+
+
+def _edited(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.orders import service as orders
+
+    changes = {k: b[k] for k in ("delivery_place", "fund_citation", "billing_address",
+                                 "requester_poc", "supplier_poc", "implementing_arrangement")}
+    changes["delivery_on"] = _date(b["delivery_on"])
+    orders.edit_order(s, number=ev.subject, by=ev.actor, on=_on({"on": ev.at[:10]}),
+                      changes=changes, lines=_lines(b), requesting_unit=b["requesting_unit"],
+                      supplying_unit=b["supplying_unit"])
+
+
+def _step(fn_name: str, *keys: str) -> Callable[[Session, InboxEvent, dict[str, Any]], None]:
+    def run(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+        from acsa.orders import service as orders
+
+        getattr(orders, fn_name)(s, number=ev.subject, by=ev.actor, on=_on(b),
+                                 **{k: b[k] for k in keys})
+    return run
+
+
+def _accepted(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.orders import service as orders
+
+    orders.accept_order(s, number=ev.subject, by=ev.actor, on=_on(b),
+                        supplier_poc=b["supplier_poc"] or None,
+                        supplying_unit=b["supplying_unit"])
+
+
+def _delivered(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    import hashlib
+
+    from acsa.orders import service as orders
+
+    content = base64.b64decode(b["document"], validate=True)
+    if hashlib.sha256(content).hexdigest() != b["document_sha256"]:
+        raise errors.SignatureInvalid("the delivery's source document does not match its hash")
+    orders.record_delivery(s, number=ev.subject, by=ev.actor, on=_on(b),
+                           quantities={int(n): Decimal(q) for n, q in b["lines"].items()},
+                           document_name=b["document_name"], document=content,
+                           content_type=b["content_type"], note=b["note"])
+
+
+def _received(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.orders import domain
+    from acsa.orders import service as orders
+
+    orders.record_receipt(
+        s, number=ev.subject, by=ev.actor, on=_on(b), note=b["note"],
+        deliveries=b["deliveries"],
+        lines={int(n): domain.ReceiptLineInput(received=Decimal(x["received"]),
+                                               damaged=Decimal(x["damaged"]),
+                                               reason=x["reason"] or "")
+               for n, x in b["lines"].items()})
+
+
+def _payment(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.settlement import service as settlement
+
+    settlement.pay(s, claim_ref=b["claim"], by=ev.actor, on=_on(b),
+                   amount=money.Money.parse(b["amount"]), reference=b["reference"])
+
+
+def _return(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.settlement import service as settlement
+
+    settlement.return_in_kind(s, claim_ref=b["claim"], by=ev.actor, on=_on(b),
+                              quantity=Decimal(b["quantity"]), unit=b["unit"],
+                              stock_number=b["stock_number"], category=b["category"],
+                              description=b["description"])
+
+
+def _exchange(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.settlement import service as settlement
+
+    settlement.exchange(s, claim_ref=b["claim"], by=ev.actor, on=_on(b),
+                        value=money.Money.parse(b["value"]), category=b["category"],
+                        description=b["description"])
+
+
+def _official(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.parties import service as parties
+    from acsa.parties.models import Official, Unit
+
+    if b["unit"] and s.scalar(select(Unit).where(Unit.code == b["unit"])) is None:
+        raise Waiting(f"unit {b['unit']} has not arrived")
+    if s.scalar(select(Official).where(Official.code == b["code"])) is not None:
+        return  # already known (a shared database seeded alike): nothing to add
+    parties.add_official(s, code=b["code"], name=b["name"], party=b["party"], role=b["role"],
+                         valid_from=_on({"on": b["valid_from"]}), valid_to=_date(b["valid_to"]),
+                         limit=money.Money.parse(b["limit"]) if b["limit"] else None,
+                         unit=b["unit"], person=b["person"], rank_title=b["rank_title"],
+                         actor=ev.actor)
+
+
+def _unit(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.parties import service as parties
+    from acsa.parties.models import Unit
+
+    if s.scalar(select(Unit).where(Unit.code == b["code"])) is not None:
+        return
+    parties.add_unit(s, code=b["code"], party=b["party"], name=b["name"],
+                     address=b["address"], actor=ev.actor)
+
+
+def _activity(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.activities import service as activities
+    from acsa.activities.models import Activity
+
+    if s.scalar(select(Activity).where(Activity.code == b["code"])) is not None:
+        return
+    activities.add_activity(s, code=b["code"], name=b["name"], type=b["type"],
+                            place=b["place"], starts_on=_on({"on": b["starts_on"]}),
+                            ends_on=_on({"on": b["ends_on"]}),
+                            agreement_codes=list(b["agreements"]), actor=ev.actor)
+
+
+def _rate(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.agreements import service as agreements
+    from acsa.rates import service as rates
+    from acsa.rates.models import Rate
+
+    same = s.scalar(select(Rate).where(
+        Rate.base == b["base"], Rate.quote == b["quote"], Rate.kind == b["kind"],
+        Rate.agreement_code == b["agreement"],
+        Rate.effective_on == _on({"on": b["on"]})))
+    if same is not None:
+        if Decimal(same.rate) != Decimal(b["rate"]):
+            raise errors.AlreadyExists(
+                f"we hold {b['base']}/{b['quote']} {same.rate} for {b['on']}; {ev.origin} "
+                f"sent {b['rate']}", field="rate", hint="Agree the rate with the partner.")
+        return
+    rates.add_rate(s, base=b["base"], quote=b["quote"], rate=b["rate"], on=_on(b),
+                   source=b["source"], kind=b["kind"],
+                   agreement=agreements.get(s, b["agreement"]) if b["agreement"] else None,
+                   recorded_by=ev.actor)
+
+
+APPLY: dict[str, Callable[[Session, InboxEvent, dict[str, Any]], None]] = {
+    "order.created": _created, "order.edited": _edited,
+    "order.requested": _step("request_order"), "order.accepted": _accepted,
+    "order.delivered": _delivered, "order.received": _received,
+    "order.cancelled": _step("cancel_order", "reason"),
+    "order.disputed": _step("dispute_order", "reason"),
+    "order.dispute_resolved": _step("resolve_dispute", "resolution"),
+    "order.closed": _step("close_order"),
+    "claim.payment": _payment, "claim.return": _return, "claim.exchange": _exchange,
+    "official.added": _official, "unit.added": _unit, "activity.added": _activity,
+    "rate.added": _rate,
+}
+
+
+def apply_event(session: Session, ev: InboxEvent) -> None:
+    """Apply `ev` in the caller's transaction (which rolls back on any error)."""
+    body = json.loads(ev.body)
+    check_owner(session, ev, body)
+    if ev.kind not in ownership.REFERENCE and _actor_party(session, ev.actor) != ev.origin:
+        raise errors.NotOwner(f"official {ev.actor} is not an official of {ev.origin}",
+                              field="actor")
+    session.info[capture.APPLYING] = True
+    try:
+        try:
+            APPLY[ev.kind](session, ev, body)
+        except errors.NotFound as e:
+            raise Waiting(e.message) from None
+    finally:
+        session.info[capture.APPLYING] = False
+    if ev.kind.startswith("order."):
+        mine = session.scalar(select(Event.order_hash).where(
+            Event.subject == ev.subject, Event.action == ev.kind).order_by(Event.seq.desc())
+            .limit(1))
+        if mine != body.get("order_hash"):
+            raise errors.IntegrityError(
+                f"applying {ev.event_id} ({ev.kind}) gave order {ev.subject} a different content "
+                f"hash from the sender's ({(mine or '')[:12]} here, "
+                f"{str(body.get('order_hash'))[:12]} there): the two books disagree about it",
+                hint="Reconcile with the partner (`acsa reconcile`) to find the difference.")
+    elif ev.kind.startswith("claim.") and body.get("outstanding") is not None:
+        from acsa.settlement import service as settlement
+        from acsa.settlement.models import Claim
+
+        claim = session.scalar(select(Claim).where(Claim.number == body["claim"]))
+        assert claim is not None
+        if settlement.claim_view(claim)["outstanding"] != body["outstanding"]:
+            raise errors.IntegrityError(
+                f"after {ev.event_id} claim {claim.number} has "
+                f"{settlement.claim_view(claim)['outstanding']} outstanding here and "
+                f"{body['outstanding']} at {ev.origin}")

@@ -1,0 +1,77 @@
+"""The bundle file: a JSON document of signed events from one node to another.
+
+    {"format": "acsa-bundle/1", "bundle_id", "from", "to", "created_at", "range": [a, b],
+     "acks": {party: seq}, "count", "events_sha256", "events": [...], "key", "sig"}
+
+Each event is signed on its own (so it can be checked wherever it is kept); the header's
+signature covers every header field, and through `events_sha256` every event, so a bundle
+that was cut short, reordered or altered is refused whole. `range` says the bundle holds every
+event of the sender for the addressee with a seq in (a, b]: how the receiver knows it is
+missing nothing (see `service.acknowledged`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from acsa import errors
+from acsa.audit.chain import canonical_json
+
+FORMAT = "acsa-bundle/1"
+MAX_BYTES = 512 * 1024 * 1024
+EVENT_FIELDS = ("id", "origin", "seq", "kind", "subject", "to", "deps", "at", "actor", "body",
+                "key")
+HEADER_FIELDS = ("format", "bundle_id", "from", "to", "created_at", "range", "acks", "count",
+                 "events_sha256", "key")
+
+
+def event_bytes(event: dict[str, Any]) -> bytes:
+    """What an event's signature covers: every field but `sig`, canonical JSON."""
+    return canonical_json({k: event[k] for k in EVENT_FIELDS}).encode("utf-8")
+
+
+def events_digest(events: list[dict[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for e in events:
+        h.update(canonical_json(e).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def header_bytes(bundle: dict[str, Any]) -> bytes:
+    return canonical_json({k: bundle[k] for k in HEADER_FIELDS}).encode("utf-8")
+
+
+def dumps(bundle: dict[str, Any]) -> bytes:
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def parse(raw: bytes) -> dict[str, Any]:
+    """The bundle's structure, checked: format, fields, count and events digest. Signatures are
+    checked by the caller, which knows the keys."""
+    if len(raw) > MAX_BYTES:
+        raise errors.BundleInvalid(f"the bundle is {len(raw):,} bytes; the limit is "
+                                   f"{MAX_BYTES:,}")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise errors.BundleInvalid(f"the bundle is not a complete JSON document ({e}): it was "
+                                   "cut short or damaged") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise errors.BundleInvalid(f"not an acsa bundle (format is not {FORMAT})")
+    missing = [k for k in (*HEADER_FIELDS, "events", "sig") if k not in data]
+    if missing:
+        raise errors.BundleInvalid(f"the bundle lacks {', '.join(missing)}")
+    events = data["events"]
+    if not isinstance(events, list) or len(events) != data["count"]:
+        raise errors.BundleInvalid(
+            f"the bundle says it holds {data['count']} events but holds "
+            f"{len(events) if isinstance(events, list) else 'none'}: it was cut short or altered")
+    for i, e in enumerate(events):
+        if not isinstance(e, dict) or any(k not in e for k in (*EVENT_FIELDS, "sig")):
+            raise errors.BundleInvalid(f"event {i + 1} of the bundle is incomplete")
+    if events_digest(events) != data["events_sha256"]:
+        raise errors.BundleInvalid("the events do not match the bundle's digest: the bundle "
+                                   "was altered after it was signed")
+    return data

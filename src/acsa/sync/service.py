@@ -1,0 +1,466 @@
+"""Exporting our events for a partner, importing a partner's bundle, and what is pending or
+refused. Adapters (CLI, API) open the engine; each step here commits its own transactions,
+because an import is resumable: every event is applied, or not, on its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from acsa import errors
+from acsa.audit import service as audit
+from acsa.db.base import utcnow
+from acsa.orders.domain import State
+from acsa.orders.models import Order
+from acsa.sync import apply, bundle, capture, keys, node, ownership
+from acsa.sync.models import (
+    BundleSeen,
+    Conflict,
+    InboxEvent,
+    OutboxEvent,
+    PartnerProgress,
+    Quarantined,
+    SubjectHead,
+)
+
+Progress = Callable[[int, int], None]
+
+
+# --- export --------------------------------------------------------------------------------
+def _progress(session: Session, party: str) -> PartnerProgress:
+    row = session.get(PartnerProgress, party)
+    if row is None:
+        row = PartnerProgress(party=party, acked=0, received=0, ranges="[]")
+        session.add(row)
+        session.flush()
+    return row
+
+
+def export(session: Session, *, to: str, since: int | None = None,
+           passphrase: str | None = None) -> dict[str, Any]:
+    """A signed bundle of our events for `to` with a seq after `since` (default: after what
+    `to` has acknowledged). Signs the events not signed yet."""
+    me = node.require_party(session)
+    to = to.upper()
+    if to == me:
+        raise errors.InvalidInput("a bundle goes to a partner, not to ourselves", field="to")
+    from acsa.parties import service as parties
+
+    parties.get_party(session, to)
+    signer = keys.node_signer(session, passphrase)
+    progress = _progress(session, to)
+    start = progress.acked if since is None else since
+    rows = list(session.scalars(select(OutboxEvent).where(
+        OutboxEvent.seq > start, OutboxEvent.to_party.in_((to, "*")))
+        .order_by(OutboxEvent.seq)))
+    events = []
+    for row in rows:
+        event = {"id": row.event_id, "origin": me, "seq": row.seq, "kind": row.kind,
+                 "subject": row.subject, "to": row.to_party, "deps": json.loads(row.deps),
+                 "at": row.at, "actor": row.actor, "body": json.loads(row.body),
+                 "key": row.key_fingerprint or signer.fingerprint}
+        if row.signature is None:
+            row.key_fingerprint = signer.fingerprint
+            event["key"] = signer.fingerprint
+            row.signature = signer.sign(bundle.event_bytes(event))
+        event["sig"] = row.signature
+        events.append(event)
+    head = session.scalar(select(func.max(OutboxEvent.seq))) or 0
+    data: dict[str, Any] = {
+        "format": bundle.FORMAT, "bundle_id": str(uuid.uuid4()), "from": me, "to": to,
+        "created_at": utcnow().isoformat(timespec="microseconds"), "range": [start, head],
+        "acks": {to: _progress(session, to).received}, "count": len(events),
+        "events_sha256": bundle.events_digest(events), "key": signer.fingerprint,
+        "events": events}
+    data["sig"] = signer.sign(bundle.header_bytes(data))
+    session.add(BundleSeen(bundle_id=data["bundle_id"], direction="out", party=to,
+                           sha256=data["events_sha256"], events=len(events), state="done",
+                           at=utcnow()))
+    progress.last_export_at = utcnow()
+    session.flush()
+    return data
+
+
+# --- import --------------------------------------------------------------------------------
+@dataclass
+class ImportResult:
+    bundle_id: str
+    sender: str
+    events: int
+    stored: int = 0
+    duplicates: int = 0
+    applied: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+    conflicts: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _quarantine(engine: Engine, *, origin: str, error: errors.AcsaError, bundle_id: str = "",
+                event: dict[str, Any] | None = None, raw: str = "") -> None:
+    with Session(engine) as s, s.begin():
+        s.add(Quarantined(
+            event_id=event.get("id") if event else None, origin=origin[:3],
+            kind=str(event.get("kind", ""))[:40] if event else "",
+            subject=str(event.get("subject", ""))[:60] if event else "", bundle_id=bundle_id,
+            error=error.code, reason=error.message, raw=raw[:100_000], at=utcnow()))
+
+
+def _check_bundle(s: Session, data: dict[str, Any], me: str) -> None:
+    sender = str(data["from"])
+    fp = keys.key_for(s, party=sender, fp=str(data["key"]), signed_at=str(data["created_at"]))
+    keys.verify(fp.public_key, bundle.header_bytes(data), str(data["sig"]),
+                f"bundle {data['bundle_id']} from {sender}")
+    if data["to"] != me:
+        raise errors.BundleNotForUs(f"bundle {data['bundle_id']} is addressed to "
+                                    f"{data['to']}, and this is the node of {me}")
+    seen = s.get(BundleSeen, str(data["bundle_id"]))
+    if seen is not None and seen.state == "done":
+        raise errors.BundleReplayed(f"bundle {data['bundle_id']} from {sender} was already "
+                                    f"imported on {seen.at:%Y-%m-%d %H:%M} UTC; nothing changed")
+
+
+def _check_event(s: Session, e: dict[str, Any], sender: str, me: str) -> None:
+    if e["origin"] != sender or not str(e["id"]) == f"{sender}:{e['seq']}":
+        raise errors.NotOwner(f"event {e['id']} is not {sender}'s own, and a node forwards "
+                              "only what it authored")
+    if e["to"] not in (me, "*"):
+        raise errors.BundleNotForUs(f"event {e['id']} is addressed to {e['to']}")
+    if e["kind"] not in ownership.SYNCED:
+        raise errors.InvalidInput(f"event {e['id']} is of an unknown kind {e['kind']!r}",
+                                  field="kind")
+    k = keys.key_for(s, party=sender, fp=str(e["key"]), signed_at=str(e["at"]))
+    keys.verify(k.public_key, bundle.event_bytes(e), str(e["sig"]), f"event {e['id']}")
+
+
+def import_bundle(engine: Engine, raw: bytes, *, progress: Progress | None = None
+                  ) -> ImportResult:
+    """Check and store a partner's bundle, then apply every event that can be (see
+    docs/sync.md). A refused bundle changes nothing but the quarantine list."""
+    with Session(engine) as s:
+        me = node.require_party(s)
+    try:
+        data = bundle.parse(raw)
+    except errors.AcsaError as e:
+        _quarantine(engine, origin="?", error=e, raw=raw[:2000].decode("utf-8", "replace"))
+        raise
+    sender = str(data["from"])
+    try:
+        with Session(engine) as s:
+            _check_bundle(s, data, me)
+    except errors.AcsaError as e:
+        _quarantine(engine, origin=sender, error=e, bundle_id=str(data["bundle_id"]))
+        raise
+    result = ImportResult(bundle_id=str(data["bundle_id"]), sender=sender,
+                          events=len(data["events"]))
+    with Session(engine) as s, s.begin():
+        known = set(s.scalars(select(InboxEvent.event_id).where(
+            InboxEvent.event_id.in_([str(e["id"]) for e in data["events"]]))))
+        refused: list[tuple[dict[str, Any], errors.AcsaError]] = []
+        for e in data["events"]:
+            if e["id"] in known:
+                result.duplicates += 1
+                continue
+            try:
+                _check_event(s, e, sender, me)
+            except errors.AcsaError as err:
+                refused.append((e, err))
+                continue
+            known.add(e["id"])
+            s.add(InboxEvent(
+                event_id=e["id"], origin=sender, seq=int(e["seq"]), kind=e["kind"],
+                subject=e["subject"], to_party=e["to"], deps=json.dumps(e["deps"]), at=e["at"],
+                actor=e["actor"], body=json.dumps(e["body"], sort_keys=True),
+                key_fingerprint=e["key"], signature=e["sig"], bundle_id=result.bundle_id,
+                status="pending", received_at=utcnow()))
+            result.stored += 1
+        if s.get(BundleSeen, result.bundle_id) is None:
+            s.add(BundleSeen(bundle_id=result.bundle_id, direction="in", party=sender,
+                             sha256=str(data["events_sha256"]), events=result.events,
+                             state="stored", at=utcnow()))
+        _record_progress(s, sender, me, data)
+    for e, err in refused:
+        _quarantine(engine, origin=sender, error=err, bundle_id=result.bundle_id, event=e,
+                    raw=json.dumps(e, ensure_ascii=False))
+        result.quarantined.append({"event": str(e["id"]), "error": err.code,
+                                   "reason": err.message})
+    run_pending(engine, result, progress=progress)
+    with Session(engine) as s, s.begin():
+        seen = s.get(BundleSeen, result.bundle_id)
+        assert seen is not None
+        seen.state, seen.at = "done", utcnow()
+    return result
+
+
+def _record_progress(s: Session, sender: str, me: str, data: dict[str, Any]) -> None:
+    p = _progress(s, sender)
+    acked = int(data["acks"].get(me, 0))
+    p.acked = max(p.acked, acked)
+    a, b = (int(x) for x in data["range"])
+    ranges = [tuple(r) for r in json.loads(p.ranges)] + [(a, b)]
+    received = p.received
+    changed = True
+    while changed:  # fold every range that starts at or before what we hold in full
+        changed = False
+        for r in list(ranges):
+            if r[0] <= received:
+                received = max(received, r[1])
+                ranges.remove(r)
+                changed = True
+    p.received = received
+    p.ranges = json.dumps(sorted(ranges))
+    p.last_import_at = utcnow()
+
+
+def _known(s: Session, ids: list[str], me: str) -> list[str]:
+    """Of `ids`, those not here yet (neither ours nor a partner's applied or superseded)."""
+    missing = []
+    for i in ids:
+        if i.startswith(f"{me}:"):
+            if s.scalar(select(OutboxEvent.seq).where(OutboxEvent.event_id == i)) is None:
+                missing.append(i)
+        else:
+            st = s.scalar(select(InboxEvent.status).where(InboxEvent.event_id == i))
+            if st not in ("applied", "superseded"):
+                missing.append(i)
+    return missing
+
+
+def run_pending(engine: Engine, result: ImportResult | None = None, *,
+                progress: Progress | None = None) -> ImportResult:
+    """Apply every pending event whose dependencies are here, each in its own transaction,
+    until nothing more can be applied."""
+    result = result or ImportResult(bundle_id="", sender="", events=0)
+    with Session(engine) as s:
+        me = node.require_party(s)
+        total = s.scalar(select(func.count()).select_from(InboxEvent)
+                         .where(InboxEvent.status == "pending")) or 0
+    done = 0
+    while True:
+        progressed = False
+        with Session(engine) as s:
+            ids = list(s.scalars(select(InboxEvent.event_id).where(
+                InboxEvent.status == "pending").order_by(InboxEvent.origin, InboxEvent.seq)))
+        for event_id in ids:
+            outcome = _apply_one(engine, event_id, me, result)
+            if outcome != "pending":
+                progressed = True
+                done += 1
+                if progress:
+                    progress(done, total)
+        if not progressed:
+            break
+    with Session(engine) as s:
+        result.pending = list(s.scalars(select(InboxEvent.event_id).where(
+            InboxEvent.status == "pending").order_by(InboxEvent.origin, InboxEvent.seq)))
+    return result
+
+
+def _apply_one(engine: Engine, event_id: str, me: str, result: ImportResult) -> str:
+    with Session(engine) as s:
+        s.begin()
+        ev = s.get(InboxEvent, event_id, with_for_update=True)
+        if ev is None or ev.status != "pending":
+            s.rollback()
+            return "done"
+        missing = _known(s, json.loads(ev.deps), me)
+        if missing:
+            ev.waiting_for = f"waits for {', '.join(missing)}"
+            s.commit()
+            return "pending"
+        head = s.get(SubjectHead, ev.subject)
+        concurrent = (head is not None and ev.kind.startswith(("order.", "claim."))
+                      and head.event_id not in json.loads(ev.deps))
+        try:
+            with s.begin_nested():
+                apply.apply_event(s, ev)
+        except apply.Waiting as w:
+            ev.waiting_for = str(w)
+            s.commit()
+            return "pending"
+        except errors.AcsaError as err:
+            if concurrent and isinstance(err, errors.InvalidTransition) and head is not None:
+                outcome = _resolve_conflict(s, ev, head, err, result)
+                s.commit()
+                return outcome
+            s.rollback()
+            _quarantine_stored(engine, event_id, err)
+            result.quarantined.append({"event": event_id, "error": err.code,
+                                       "reason": err.message})
+            return "quarantined"
+        _mark_applied(s, ev)
+        s.commit()
+        result.applied.append(event_id)
+        return "applied"
+
+
+def _mark_applied(s: Session, ev: InboxEvent) -> None:
+    ev.status, ev.applied_at, ev.waiting_for = "applied", utcnow(), ""
+    if ev.kind.startswith(("order.", "claim.")):
+        order = s.scalar(select(Order).where(Order.number == ev.subject))
+        if order is not None:
+            ev.after = capture.order_fields(order)
+        head = s.get(SubjectHead, ev.subject)
+        if head is None:
+            s.add(SubjectHead(subject=ev.subject, event_id=ev.event_id))
+        else:
+            head.event_id = ev.event_id
+    s.flush()
+
+
+def _quarantine_stored(engine: Engine, event_id: str, err: errors.AcsaError) -> None:
+    with Session(engine) as s, s.begin():
+        ev = s.get(InboxEvent, event_id)
+        assert ev is not None
+        s.add(Quarantined(event_id=ev.event_id, origin=ev.origin, kind=ev.kind,
+                          subject=ev.subject, bundle_id=ev.bundle_id, error=err.code,
+                          reason=err.message, raw=ev.body[:100_000], at=utcnow()))
+        s.delete(ev)  # out of the inbox: a corrected event may come again with the same id
+
+
+# --- conflicts -----------------------------------------------------------------------------
+def _head_event(s: Session, event_id: str) -> tuple[str, str, str, str]:
+    """(kind, at, origin, after-fields JSON) of a head event, ours or a partner's."""
+    out = s.scalar(select(OutboxEvent).where(OutboxEvent.event_id == event_id))
+    if out is not None:
+        return out.kind, out.at, event_id.split(":")[0], out.after
+    inbox = s.get(InboxEvent, event_id)
+    assert inbox is not None
+    return inbox.kind, inbox.at, inbox.origin, inbox.after
+
+
+def _deps_after(s: Session, event_id: str) -> str:
+    """The order fields as they were after the event `event_id` depended on."""
+    out = s.scalar(select(OutboxEvent).where(OutboxEvent.event_id == event_id))
+    deps = json.loads(out.deps if out is not None else s.get(InboxEvent, event_id).deps)
+    if not deps:
+        return ""
+    return _head_event(s, deps[0])[3]
+
+
+def _resolve_conflict(s: Session, ev: InboxEvent, head: SubjectHead,
+                      err: errors.AcsaError, result: ImportResult) -> str:
+    """`ev` was refused because of `head`, an event that happened at the same time on the
+    other side. The rule of `ownership.winner` decides, the same on both nodes."""
+    h_kind, h_at, h_origin, _ = _head_event(s, head.event_id)
+    incoming_wins = ownership.winner((h_kind, h_at, h_origin), (ev.kind, ev.at, ev.origin)) == 1
+    order = s.scalar(select(Order).where(Order.number == ev.subject))
+    assert order is not None
+    if incoming_wins and ownership.revertible(h_kind):
+        before = _deps_after(s, head.event_id)
+        try:
+            with s.begin_nested():
+                _revert(s, order, before, head.event_id)
+                apply.apply_event(s, ev)
+        except (errors.AcsaError, apply.Waiting):
+            incoming_wins = False
+    else:
+        incoming_wins = False
+    winner_id, loser_id = ((ev.event_id, head.event_id) if incoming_wins
+                           else (head.event_id, ev.event_id))
+    winner_kind, loser_kind = (ev.kind, h_kind) if incoming_wins else (h_kind, ev.kind)
+    rule = (f"{winner_kind} ({winner_id}) and {loser_kind} ({loser_id}) were taken at the "
+            f"same time; {winner_kind.split('.')[1]} stands ("
+            + ("goods or money moved" if winner_kind in ownership.MATERIAL and
+               loser_kind not in ownership.MATERIAL else
+               "a cancellation outranks this step" if winner_kind == "order.cancelled" and
+               loser_kind != "order.cancelled" else "it was signed first") + ")")
+    if incoming_wins:
+        _mark_applied(s, ev)
+        result.applied.append(ev.event_id)
+    else:
+        ev.status, ev.waiting_for = "superseded", rule
+        result.superseded.append(ev.event_id)
+        # the loser's deps are satisfied, so what depends on it can still wait on the winner
+        head.event_id = winner_id
+    s.add(Conflict(subject=ev.subject, winner=winner_id, loser=loser_id, rule=rule,
+                   at=utcnow()))
+    _flag_dispute(s, order, rule)
+    result.conflicts.append({"subject": ev.subject, "winner": winner_id, "loser": loser_id,
+                             "rule": rule})
+    s.flush()
+    return "applied" if incoming_wins else "superseded"
+
+
+def _revert(s: Session, order: Order, before: str, event_id: str) -> None:
+    if not before:
+        raise errors.InvalidTransition("nothing to go back to")
+    fields = json.loads(before)
+    for name, value in fields.items():
+        if name in ("requested_at", "accepted_at", "closed_at") and value:
+            value = dt.datetime.fromisoformat(value)
+        setattr(order, name, value)
+    s.flush()
+    audit.append(s, party="", actor="system", action="order.conflict_undone",
+                 subject=order.number, order_hash=order.content_hash,
+                 payload={"undone": event_id})
+
+
+def _flag_dispute(s: Session, order: Order, rule: str) -> None:
+    """Put the order in dispute for the two sides to settle, the same on both nodes."""
+    from acsa.orders import service as orders
+
+    reason = f"sync conflict: {rule}"
+    if order.state != State.DISPUTED.value:
+        order.state_before_dispute, order.state = order.state, State.DISPUTED.value
+    order.dispute_reason = reason
+    s.flush()
+    h = orders._rehash(s, order)
+    audit.append(s, party="", actor="system", action="order.conflict", subject=order.number,
+                 order_hash=h, payload={"reason": reason})
+
+
+# --- status --------------------------------------------------------------------------------
+def status(session: Session) -> dict[str, Any]:
+    me = node.require_party(session)
+    partners = []
+    for p in session.scalars(select(PartnerProgress).order_by(PartnerProgress.party)):
+        ours = session.scalar(select(func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.to_party.in_((p.party, "*")), OutboxEvent.seq > p.acked)) or 0
+        partners.append({"party": p.party, "acknowledged_up_to": p.acked,
+                         "not_acknowledged": ours, "received_up_to": p.received,
+                         "gaps": json.loads(p.ranges),
+                         "last_export_at": p.last_export_at.isoformat()
+                         if p.last_export_at else None,
+                         "last_import_at": p.last_import_at.isoformat()
+                         if p.last_import_at else None})
+    counts = dict(session.execute(select(InboxEvent.status, func.count())
+                                  .group_by(InboxEvent.status)).tuples().all())
+    pending = [{"event": e.event_id, "kind": e.kind, "subject": e.subject,
+                "waiting_for": e.waiting_for}
+               for e in session.scalars(select(InboxEvent).where(
+                   InboxEvent.status == "pending").order_by(InboxEvent.origin, InboxEvent.seq)
+                   .limit(100))]
+    return {"party": me,
+            "authored": session.scalar(select(func.count()).select_from(OutboxEvent)) or 0,
+            "partners": partners, "inbox": counts, "pending": pending,
+            "quarantined": session.scalar(select(func.count()).select_from(Quarantined)) or 0,
+            "conflicts": session.scalar(select(func.count()).select_from(Conflict)) or 0}
+
+
+def quarantine(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
+    return [{"id": q.id, "at": q.at.isoformat(), "origin": q.origin, "event": q.event_id,
+             "kind": q.kind, "subject": q.subject, "bundle": q.bundle_id, "error": q.error,
+             "reason": q.reason}
+            for q in session.scalars(select(Quarantined).order_by(Quarantined.id.desc())
+                                     .limit(limit))]
+
+
+def conflicts(session: Session) -> list[dict[str, Any]]:
+    return [{"subject": c.subject, "winner": c.winner, "loser": c.loser, "rule": c.rule,
+             "at": c.at.isoformat()}
+            for c in session.scalars(select(Conflict).order_by(Conflict.id))]
+
+
+__all__ = ["ImportResult", "conflicts", "export", "import_bundle", "quarantine",
+           "run_pending", "status"]
