@@ -249,6 +249,11 @@ class BundleReplayed(AcsaError):
     hint = "Nothing was changed; export a new bundle for anything newer."
 
 
+class NodeNotAuthenticated(AcsaError):
+    kind = "unauthenticated"
+    hint = "Requests between nodes are signed with the node key (`acsa sync push/pull`)."
+
+
 class NotOwner(AcsaError):
     kind = "forbidden"
     hint = "Only the party that owns a fact may author it; the partner must take this step."

@@ -516,6 +516,7 @@ class Rule:
     body: Body | None = None
     fresh: bool = False  # a success uses the object up: further successes need a new one
     public: bool = False
+    node: bool = False  # for partner nodes' signed requests only: every user is 401
     check: Check | None = None
     before_success: Callable[[World], None] | None = None
 
@@ -666,6 +667,10 @@ RULES: dict[tuple[str, str], Rule] = {
                                                            targets=webhook_targets()),
     ("POST", "/webhooks/{subscription_id}/test"): Rule(ok=202, gate=admin,
                                                       targets=webhook_targets(), fresh=True),
+    # node to node: a partner node's signed request, never a user's (tests/e2e/test_nodes.py)
+    ("POST", "/sync/bundles"): Rule(node=True, body=lambda w, o: {"content": b"{}"}),
+    ("GET", "/sync/bundles"): Rule(node=True),
+    ("GET", "/sync/summary"): Rule(node=True, body=query(agreement="PHJP")),
 }
 
 
@@ -739,7 +744,7 @@ def matrix(request: pytest.FixtureRequest,
 def expected(rule: Rule, c: Caller, o: Obj | None) -> int:
     if rule.public:
         return rule.ok
-    if c.username is None:
+    if c.username is None or rule.node:
         return 401
     if rule.gate is not None and not rule.gate(c):
         return 403

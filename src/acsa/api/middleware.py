@@ -24,6 +24,7 @@ from acsa.db.engine import unit_of_work
 
 JSON_LIMIT = 1024 * 1024
 UPLOAD_LIMIT = 26 * 1024 * 1024
+BUNDLE_LIMIT = 128 * 1024 * 1024
 
 
 def _problem(status: int, code: str, detail: str) -> tuple[int, bytes]:
@@ -52,6 +53,8 @@ class BodyLimit:
         headers = dict(scope["headers"])
         ctype = headers.get(b"content-type", b"").decode("latin-1")
         limit = UPLOAD_LIMIT if ctype.startswith("multipart/") else JSON_LIMIT
+        if scope.get("path", "").endswith("/sync/bundles"):
+            limit = BUNDLE_LIMIT  # a partner node's pushed bundle (signed; see routes/sync.py)
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await _send_json(send, *_problem(413, "BodyTooLarge",

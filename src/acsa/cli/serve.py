@@ -22,18 +22,28 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
           secure_cookies: bool = typer.Option(False, help="Mark session cookies Secure even "
                                               "on plain HTTP (always so behind HTTPS)."),
           workers: int = typer.Option(1, help="Worker threads' event loops (1 is right for "
-                                      "SQLite).", hidden=True)) -> None:
-    """Run the HTTP API (OpenAPI at /openapi.json, docs at /docs) on the CLI's database."""
+                                      "SQLite).", hidden=True),
+          ssl_certfile: str | None = typer.Option(None, "--ssl-certfile", help="Serve HTTPS "
+                                                  "with this certificate (PEM), e.g. for "
+                                                  "partner nodes' `acsa sync push/pull`."),
+          ssl_keyfile: str | None = typer.Option(None, "--ssl-keyfile", help="The "
+                                                 "certificate's private key (PEM).")) -> None:
+    """Run the web application and the HTTP API (OpenAPI at /openapi.json, docs at /docs) on
+    the CLI's database; over HTTPS with --ssl-certfile and --ssl-keyfile."""
     import uvicorn
 
     from acsa.api.app import create_app
 
     engine = get_engine(STATE.db)
     migrate.upgrade(engine)
-    out.print(f"acsa API on http://{host}:{port}  (docs: http://{host}:{port}/docs; "
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
+    scheme = "https" if ssl_certfile else "http"
+    out.print(f"acsa on {scheme}://{host}:{port}  (API docs: {scheme}://{host}:{port}/docs; "
               f"database {engine.url.render_as_string()})", highlight=False)
-    uvicorn.run(create_app(engine, secure_cookies=secure_cookies), host=host, port=port,
-                log_level="info", access_log=False)
+    uvicorn.run(create_app(engine, secure_cookies=secure_cookies or scheme == "https"),
+                host=host, port=port, log_level="info", access_log=False,
+                ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
 @users_app.command("add")

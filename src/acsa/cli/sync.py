@@ -125,3 +125,60 @@ def conflicts(as_json: bool = JsonOpt) -> None:
     emit(rows, as_json, lambda: table("Conflicts", ["subject", "stood", "superseded", "rule"],
                                       [[r["subject"], r["winner"], r["loser"], r["rule"]]
                                        for r in rows]))
+
+
+Url = typer.Option(None, "--url", help="The partner node's base URL (default: the one "
+                   "registered with its key).")
+Ca = typer.Option(None, "--ca", help="A CA certificate file (PEM) to check the partner's HTTPS "
+                  "certificate against, for a partner's own certificate authority.")
+
+
+@app.command("push")
+def push(party: str = typer.Argument(..., help="The partner to send our events to."),
+         url: str | None = Url, ca: str | None = Ca,
+         since: int | None = typer.Option(None, "--since", help="Send our events after this "
+                                          "seq (default: what the partner has not "
+                                          "acknowledged)."),
+         as_json: bool = JsonOpt) -> None:
+    """Send our events to a partner's running node over HTTPS (signed with our node key)."""
+    from acsa.sync import transport
+
+    try:
+        data = transport.push(get_engine(STATE.db), to=party, url=url, ca=ca, since=since)
+    except errors.AcsaError as e:
+        fail(e, as_json)
+    emit(data, as_json, lambda: out.print(
+        f"pushed {data['events']} event(s) in {data['bundles']} bundle(s) to {data['to']} at "
+        f"{data['url']}; it holds all our events up to "
+        f"{data['last'].get('received_up_to', '?') if data['last'] else '?'}",
+        highlight=False))
+
+
+@app.command("pull")
+def pull(party: str = typer.Argument(..., help="The partner to fetch events from."),
+         url: str | None = Url, ca: str | None = Ca,
+         since: int | None = typer.Option(None, "--since", help="Ask for its events after "
+                                          "this seq (default: what we have not "
+                                          "acknowledged)."),
+         as_json: bool = JsonOpt) -> None:
+    """Fetch a partner's events for us from its running node over HTTPS and apply them."""
+    from acsa.sync import transport
+
+    try:
+        data = transport.pull(get_engine(STATE.db), frm=party, url=url, ca=ca, since=since)
+    except errors.AcsaError as e:
+        fail(e, as_json)
+
+    def render() -> None:
+        out.print(f"pulled {data['events']} event(s) in {data['bundles']} bundle(s) from "
+                  f"{data['from']} at {data['url']}: {data['applied']} applied, "
+                  f"{len(data['pending'])} waiting, {len(data['quarantined'])} refused",
+                  highlight=False)
+        for c in data["conflicts"]:
+            out.print(f"  [yellow]conflict[/] on {c['subject']}: {c['rule']}", highlight=False)
+        for q in data["quarantined"]:
+            out.print(f"  [red]refused[/] {q['event']}: {q['error']}: {q['reason']}",
+                      highlight=False)
+    emit(data, as_json, render)
+    if data["quarantined"]:
+        raise typer.Exit(errors.EXIT_CODES["integrity"])
