@@ -34,16 +34,18 @@ read fresh. `summary(..., use_cache=False)` recomputes everything; tests compare
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -51,13 +53,11 @@ from acsa import errors
 from acsa.agreements import service as agreements
 from acsa.audit.chain import canonical_json, content_hash
 from acsa.ledger import domain as books
-from acsa.ledger.models import LedgerLine
-from acsa.orders.models import Order
-from acsa.settlement.models import Claim
 from acsa.sync.models import NodeSetting
 
 FORMAT = "acsa-reconcile/1"
 US, RS = "\x1f", "\x1e"  # field and record separators of the canonical amounts text
+ZERO = f"{US}0"  # a part whose sum is zero
 CACHE_PREFIX = "reconcile:"
 CACHE_KEEP = 4  # as-of dates cached per agreement
 RECEIVABLES = [books.receivable(m) for m in ("cash", "rik", "eve")]
@@ -66,6 +66,19 @@ CLAIM_FIELDS = ("order", "state", "method", "currency", "amount", "quantity", "u
 
 
 # --- the summary -----------------------------------------------------------------------------
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Hundreds of thousands of small tuples, lists and strings, none in a cycle: the cyclic
+    collector would only run over and over for nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _month(on: dt.date) -> str:
     return f"{on.year:04d}-{on.month:02d}"
 
@@ -104,13 +117,13 @@ def parse_amounts(text_: str) -> list[list[Any]]:
     return out
 
 
-def month_digests(orders: list[tuple[str, str, str]], claims: list[list[Any]]
-                  ) -> tuple[str, str, str]:
+def month_digests(orders: list[tuple[str, str, str]], claims: list[list[Any]], *,
+                  skip_amounts: bool = False) -> tuple[str, str, str]:
     """(amounts, states, claims) digests of one month: orders as (number, state, amounts
     text), claims as lists [number, order, state, method, currency, amount, quantity, unit,
     commodity, outstanding]."""
     ordered = sorted(orders, key=itemgetter(0))
-    amounts = content_hash([[n, t] for n, _, t in ordered if t])
+    amounts = "" if skip_amounts else content_hash([[n, t] for n, _, t in ordered if t])
     states = content_hash([[n, s] for n, s, _ in ordered])
     return amounts, states, content_hash(sorted(claims, key=itemgetter(0)))
 
@@ -142,65 +155,66 @@ def _pair(session: Session, agreement: str, party_pair: Sequence[str]) -> list[s
     return pair
 
 
-def _amounts_sql(session: Session, month_filter: bool) -> str:
-    """Per order: the canonical amounts text of its ledger lines (id <= :w, posted on or
-    before :as_of), and how many lines it was made of."""
-    pg = session.get_bind().dialect.name == "postgresql"
-    concat = ("string_agg(part, :rs ORDER BY part COLLATE \"C\")" if pg
-              else "group_concat(part, :rs)")
-    months = ("AND e.order_id IN (SELECT id FROM orders WHERE agreement_code = :ag "
-              "AND order_on >= :start AND order_on < :end)") if month_filter else ""
+def _amounts_sql(pg: bool, month_ranges: int) -> str:
+    """Per order: the canonical amounts text of its ledger lines (ids in (?, ?], posted on or
+    before the date), and how many lines it was made of. Parameters: US, US, US, RS (PG
+    only), agreement, date, low, high, then the month ranges."""
+    concat = "string_agg(part, ? ORDER BY part COLLATE \"C\")" if pg else "group_concat(part, ?)"
+    months = ""
+    if month_ranges:
+        months = (" AND e.order_id IN (SELECT id FROM orders WHERE agreement_code = ? AND ("
+                  + " OR ".join(["(order_on >= ? AND order_on < ?)"] * month_ranges) + "))")
     return (
-        f"SELECT order_id, {concat}, sum(n) FROM ("
-        " SELECT e.order_id AS order_id, sum(l.amount) AS total, count(*) AS n,"
-        " l.book || :us || l.account || :us || l.commodity || :us || sum(l.amount) AS part"
-        " FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id"
-        " WHERE l.agreement_code = :ag AND l.posted_on <= :as_of AND l.id <= :w"
-        f" AND e.order_id IS NOT NULL {months}"
-        " GROUP BY e.order_id, l.book, l.account, l.commodity"
-        ") AS sums GROUP BY order_id")
+        "SELECT order_id, text_, (SELECT count(*) FROM ledger_lines WHERE id <= ?) FROM ("
+        f" SELECT order_id, sum(n) AS count_, {concat} AS text_ FROM ("
+        "  SELECT e.order_id AS order_id, count(*) AS n,"
+        "  l.book || ? || l.account || ? || l.commodity || ? || sum(l.amount) AS part"
+        "  FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id"
+        "  WHERE l.agreement_code = ? AND l.posted_on <= ? AND l.id > ? AND l.id <= ?"
+        f"  AND e.order_id IS NOT NULL{months}"
+        "  GROUP BY e.order_id, l.book, l.account, l.commodity"
+        " ) parts GROUP BY order_id) sums")
 
 
 def _canonical(concat: str | None) -> str:
-    """The database's concatenation, sorted (SQLite does not promise group_concat's order)."""
+    """The database's concatenation without zero sums, sorted (SQLite does not promise
+    group_concat's order)."""
     if not concat:
         return ""
-    parts = [p for p in concat.split(RS) if not p.endswith(f"{US}0")]
-    return RS.join(sorted(parts))
+    return RS.join(sorted(p for p in concat.split(RS) if not p.endswith(ZERO)))
 
 
 def _amounts(session: Session, agreement: str, as_of: dt.date, w: int,
              ranges: list[tuple[dt.date, dt.date]] | None) -> tuple[dict[int, str], int]:
-    """order id -> canonical amounts text, and the number of lines read."""
+    """order id -> canonical amounts text (lines with id <= w), and how many lines of the
+    whole ledger have an id <= w, counted in the same statement (the same snapshot)."""
+    pg = _pg(session)
+    if ranges is not None and not ranges:
+        return {}, _lines_upto(session, w)
+    params: list[Any] = [w, RS, US, US, US, agreement, as_of.isoformat(), 0, w]
+    if ranges:
+        params += [agreement] + [d.isoformat() for span in ranges for d in span]
     out: dict[int, str] = {}
-    lines = 0
-    params: dict[str, Any] = {"ag": agreement, "as_of": as_of, "w": w, "us": US, "rs": RS}
-    for span in ranges if ranges is not None else [None]:
-        if span is not None:
-            params.update(start=span[0], end=span[1])
-        sql = text(_amounts_sql(session, span is not None))
-        for order_id, concat, n in session.execute(sql, params):
-            out[order_id] = _canonical(concat)
-            lines += int(n)
-    return out, lines
+    rows = _raw(session, _amounts_sql(pg, len(ranges or ())), params)
+    for order_id, concat, _ in rows:
+        out[order_id] = _canonical(concat)
+    return out, int(rows[0][2]) if rows else _lines_upto(session, w)
 
 
-def _lines_count(session: Session, agreement: str, as_of: dt.date, low: int, high: int) -> int:
-    """How many lines the aggregation reads among ids low < id <= high."""
-    return int(session.execute(text(
-        "SELECT count(*) FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id "
-        "WHERE l.agreement_code = :ag AND l.posted_on <= :as_of AND l.id > :low "
-        "AND l.id <= :high AND e.order_id IS NOT NULL"),
-        {"ag": agreement, "as_of": as_of, "low": low, "high": high}).scalar_one())
+def _lines_upto(session: Session, w: int, top: int | None = None) -> int:
+    """How many ledger lines have an id <= w (`top`: the highest id, when known: then a
+    count of every line, which the database answers from its smallest index)."""
+    if top is not None and top == w:
+        return int(_raw(session, "SELECT count(*) FROM ledger_lines", [])[0][0])
+    return int(_raw(session, "SELECT count(*) FROM ledger_lines WHERE id <= ?", [w])[0][0])
 
 
 def _touched(session: Session, agreement: str, as_of: dt.date, w: int) -> set[int]:
     """Orders with ledger lines newer than the watermark (posted on or before the date)."""
-    return set(session.execute(text(
+    return {r[0] for r in _raw(session, (
         "SELECT DISTINCT e.order_id FROM ledger_lines l JOIN ledger_entries e "
-        "ON e.id = l.entry_id WHERE l.id > :w AND l.agreement_code = :ag "
-        "AND l.posted_on <= :as_of AND e.order_id IS NOT NULL"),
-        {"ag": agreement, "as_of": as_of, "w": w}).scalars())
+        "ON e.id = l.entry_id WHERE l.id > ? AND l.agreement_code = ? "
+        "AND l.posted_on <= ? AND e.order_id IS NOT NULL"), [w, agreement, as_of.isoformat()])}
 
 
 def _ranges(months: Iterable[str]) -> list[tuple[dt.date, dt.date]]:
@@ -268,7 +282,8 @@ class Book:
     party: str | None
     months: dict[str, _Month]
     digests: dict[str, tuple[str, str, str]]
-    cache: str = "off"  # off, miss, hit (n months recomputed)
+    loaded: set[str]  # months whose leaves are complete (the others' amounts came from cache)
+    cache: str = "off"  # off, miss, or hit with how many months were recomputed
 
     @property
     def roots(self) -> dict[str, str]:
@@ -291,6 +306,8 @@ class Book:
                                    "claims": len(self.months[m].claims)}
                                for m, r in roots.items()}}
         wanted = sorted({check_month(m) for m in months} & set(self.months))
+        if set(wanted) - self.loaded:
+            raise ValueError("leaves of months whose sums came from the cache")
         return {**head, "months": {m: {"root": roots[m], "orders": len(self.months[m].orders),
                                        "claims": len(self.months[m].claims)} for m in wanted},
                 "leaves": {m: leaves_of(self.months[m]) for m in wanted}}
@@ -303,72 +320,116 @@ def leaves_of(month: _Month) -> dict[str, Any]:
                        for c in sorted(month.claims, key=itemgetter(0))}}
 
 
+def _raw(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples straight from the driver (no result processing): `?` marks the
+    parameters; dates are passed as ISO text, which both backends compare as dates."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, tuple(params))
+        return list(cur.fetchall())
+    finally:
+        cur.close()
+
+
+def _pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def compute(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],
             months: Iterable[str] | None = None, use_cache: bool = True) -> Book:
     """Our book for the agreement as of the date: every month, or only `months` (then
-    computed from those months' orders alone, and never cached)."""
+    computed from those months' orders alone, and never cached). On PostgreSQL the cache is
+    used only in a REPEATABLE READ transaction (`repeatable_read(session)` first)."""
+    pair = _pair(session, agreement, party_pair)
+    if use_cache and _pg(session) and not _one_snapshot(session):
+        use_cache = False  # the cache's proof needs every statement to see the same data
+    with _no_gc():
+        return _compute(session, agreement, as_of, pair, months, use_cache)
+
+
+def repeatable_read(session: Session) -> None:
+    """Start the session's transaction as REPEATABLE READ on PostgreSQL (call it before any
+    query of the transaction): the summary then reads one snapshot and may use its cache."""
+    if _pg(session):
+        session.connection().exec_driver_sql(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _one_snapshot(session: Session) -> bool:
+    """On PostgreSQL: make this transaction REPEATABLE READ (possible before its first query),
+    so that every statement of the summary reads one snapshot; False if it cannot be."""
+    level = _raw(session, "SELECT current_setting('transaction_isolation')", [])[0][0]
+    if level in ("repeatable read", "serializable"):
+        return True
+    return False
+
+
+def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
+             months: Iterable[str] | None, use_cache: bool) -> Book:
     from acsa.sync.node import own_party
 
-    pair = _pair(session, agreement, party_pair)
     wanted = None if months is None else sorted({check_month(m) for m in months})
     ranges = None if wanted is None else _ranges(wanted)
+    day = as_of.isoformat()
+    month_of = "to_char(o.order_on, 'YYYY-MM')" if _pg(session) else "substr(o.order_on, 1, 7)"
 
     # the orders and claims: always read fresh
-    stmt = (select(Order.id, Order.number, Order.state, Order.order_on)
-            .where(Order.agreement_code == agreement, Order.order_on <= as_of,
-                   Order.requesting_party.in_(pair), Order.supplying_party.in_(pair)))
+    sql = (f"SELECT o.id, o.number, o.state, {month_of} FROM orders o "
+           "WHERE o.agreement_code = ? AND o.order_on <= ? AND o.requesting_party IN (?, ?) "
+           "AND o.supplying_party IN (?, ?)")
+    params: list[Any] = [agreement, day, *pair, *pair]
     if ranges is not None:
-        from sqlalchemy import or_
-        stmt = stmt.where(or_(*(Order.order_on.between(s, e - dt.timedelta(days=1))
-                                for s, e in ranges))) if ranges else stmt.where(False)
+        sql += " AND (" + " OR ".join(["(o.order_on >= ? AND o.order_on < ?)"] * len(ranges)
+                                      or ["1 = 0"]) + ")"
+        params += [d.isoformat() for span in ranges for d in span]
     by_id: dict[int, tuple[str, str, str]] = {}
     result: dict[str, _Month] = defaultdict(_Month)
-    for oid, number, state, on in session.execute(stmt):
-        m = _month(on)
+    for oid, number, state, m in _raw(session, sql, params):
         by_id[oid] = (number, state, m)
         result[m].members.append((oid, number))
 
     # in the order of the covering index ix_ledger_lines_claim_sums: no sort, no table reads
     outstanding: dict[int, int] = defaultdict(int)
-    for _, cid, total in session.execute(
-            select(LedgerLine.account, LedgerLine.claim_id, func.sum(LedgerLine.amount))
-            .where(LedgerLine.account.in_(RECEIVABLES), LedgerLine.claim_id.is_not(None),
-                   LedgerLine.posted_on <= as_of)
-            .group_by(LedgerLine.account, LedgerLine.claim_id)):
+    for cid, total in _raw(session, (
+            "SELECT claim_id, sum(amount) FROM ledger_lines WHERE account IN (?, ?, ?) "
+            "AND claim_id IS NOT NULL AND posted_on <= ? GROUP BY account, claim_id"),
+            [*RECEIVABLES, day]):
         outstanding[cid] += int(total)
     for (cid, number, oid, state, method, currency, amount, quantity, unit,
-         commodity) in session.execute(
-            select(Claim.id, Claim.number, Claim.order_id, Claim.state, Claim.method,
-                   Claim.currency, Claim.amount_minor, Claim.quantity, Claim.unit,
-                   Claim.commodity)
-            .where(Claim.agreement_code == agreement, Claim.issued_on <= as_of)):
+         commodity) in _raw(session, (
+            "SELECT id, number, order_id, state, method, currency, amount_minor, quantity, "
+            "unit, commodity FROM claims WHERE agreement_code = ? AND issued_on <= ?"),
+            [agreement, day]):
         order = by_id.get(oid)
-        if order is None:
-            continue
-        result[order[2]].claims.append([number, order[0], state, method, currency,
-                                        int(amount), _quantity(quantity), unit, commodity,
-                                        int(outstanding.get(cid, 0))])
+        if order is not None:
+            result[order[2]].claims.append([number, order[0], state, method, currency,
+                                            int(amount), quantity, unit, commodity,
+                                            int(outstanding.get(cid, 0))])
 
     # the ledger sums: the bulk of the work, cached per month
-    w = int(session.scalar(select(func.coalesce(func.max(LedgerLine.id), 0))) or 0)
+    w = int(_raw(session, "SELECT coalesce(max(id), 0) FROM ledger_lines", [])[0][0])
     members = {m: _membership(v.members) for m, v in result.items()}
     key = _cache_key(agreement, as_of)
     cached = _cache_read(session, key) if use_cache and wanted is None else None
     texts: dict[int, str] = {}
-    amounts_digest: dict[str, str] = {}
+    reused: dict[str, str] = {}
     state = "off" if not use_cache or wanted is not None else "miss"
-    if cached is not None and _lines_count(session, agreement, as_of, 0,
-                                           int(cached["w"])) == int(cached["n"]):
+    loaded = set(result)
+    if cached is not None and _lines_upto(session, int(cached["w"]), w) == int(cached["n"]):
         w_old = int(cached["w"])
-        stale = {by_id[o][2] for o in _touched(session, agreement, as_of, w_old) if o in by_id}
+        stale = {by_id[o][2] for o in _touched(session, agreement, as_of, w_old)
+                 if o in by_id} if w != w_old else set()
         for m, (digest, member) in cached["months"].items():
             if m in result and m not in stale and members[m] == member:
-                amounts_digest[m] = digest
-        redo = sorted(set(result) - set(amounts_digest))
-        if redo:
-            texts, _ = _amounts(session, agreement, as_of, w, _ranges(redo))
-        n = int(cached["n"]) + _lines_count(session, agreement, as_of, w_old, w)
-        state = f"hit ({len(redo)} of {len(result)} months recomputed)"
+                reused[m] = digest
+        loaded = set(result) - set(reused)
+        if loaded:
+            texts, _ = _amounts(session, agreement, as_of, w, _ranges(loaded))
+        n = _lines_upto(session, w, w)
+        state = f"hit: {len(loaded)} of {len(result)} months recomputed"
     else:
         texts, n = _amounts(session, agreement, as_of, w, ranges)
     for oid, (number, st, m) in by_id.items():
@@ -376,13 +437,15 @@ def compute(session: Session, *, agreement: str, as_of: dt.date, party_pair: Seq
 
     digests: dict[str, tuple[str, str, str]] = {}
     for m, month in result.items():
-        amounts, states, claims = month_digests(month.orders, month.claims)
-        digests[m] = (amounts_digest.get(m, amounts), states, claims)
-    if use_cache and wanted is None and state != "off":
+        amounts, states, claims = month_digests(month.orders, month.claims,
+                                                skip_amounts=m in reused)
+        digests[m] = (reused.get(m, amounts), states, claims)
+    if use_cache and wanted is None:
         _cache_write(session, agreement, key, {
             "v": 1, "w": w, "n": n,
             "months": {m: [digests[m][0], members[m]] for m in sorted(result)}})
-    return Book(agreement, as_of, pair, own_party(session), dict(result), digests, state)
+    return Book(agreement, as_of, pair, own_party(session), dict(result), digests, loaded,
+                state)
 
 
 def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],
@@ -392,4 +455,408 @@ def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Seq
     months = None if months is None else list(months)
     book = compute(session, agreement=agreement, as_of=as_of, party_pair=party_pair,
                    months=months, use_cache=use_cache)
-    return book.summary(months)
+    with _no_gc():
+        return book.summary(months)
+
+
+def export_summary(session: Session, *, agreement: str, as_of: dt.date,
+                   party_pair: Sequence[str], months: Iterable[str] | None = None,
+                   roots_only: bool = False) -> dict[str, Any]:
+    """The summary for a file: the roots of every month and the leaves of every month (or of
+    `months`, or none with `roots_only`), for a partner that cannot ask again."""
+    book = compute(session, agreement=agreement, as_of=as_of, party_pair=party_pair,
+                   use_cache=False)
+    with _no_gc():
+        doc = book.summary()
+        if not roots_only:
+            wanted = list(book.months) if months is None else list(months)
+            doc["leaves"] = book.summary(wanted)["leaves"]
+    return doc
+
+
+# --- signing the exchanged form --------------------------------------------------------------
+def sign(session: Session, doc: dict[str, Any], passphrase: str | None = None
+         ) -> dict[str, Any]:
+    """The summary signed by our node key over its canonical JSON (without key and sig)."""
+    from acsa.db.base import utcnow
+    from acsa.sync import keys
+
+    signer = keys.node_signer(session, passphrase)
+    body = {k: v for k, v in doc.items() if k not in ("key", "sig")}
+    body["signed_at"] = utcnow().isoformat()
+    body["party"] = signer.party
+    return {**body, "key": signer.fingerprint,
+            "sig": signer.sign(canonical_json(body).encode("utf-8"))}
+
+
+def verify(session: Session, doc: Any, *, party: str, agreement: str | None = None,
+           to: str | None = None) -> dict[str, Any]:
+    """A partner's signed summary, checked: its form, that it is `party`'s, signed by a key
+    registered for `party` (and the agreement), and that the signature verifies. A changed
+    byte anywhere is refused."""
+    from acsa.sync import keys
+
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise errors.BundleInvalid(f"not a reconciliation summary ({FORMAT})")
+    for name in ("key", "sig", "party", "agreement", "as_of", "months"):
+        if name not in doc:
+            raise errors.BundleInvalid(f"the summary has no {name!r}")
+    if str(doc["party"]).upper() != party.upper():
+        raise errors.NotOwner(f"the summary is {doc['party']}'s, not {party.upper()}'s")
+    if to and doc.get("to") and str(doc["to"]).upper() != to.upper():
+        raise errors.BundleNotForUs(f"the summary is for {doc['to']}, not {to.upper()}")
+    if agreement and doc["agreement"] != agreement:
+        raise errors.InvalidInput(f"the summary is of agreement {doc['agreement']}, not "
+                                  f"{agreement}", field="agreement")
+    body = {k: v for k, v in doc.items() if k not in ("key", "sig")}
+    row = keys.key_for(session, party=party.upper(), fp=str(doc["key"]),
+                       signed_at=str(doc.get("signed_at") or "") or None,
+                       agreement=str(doc["agreement"]))
+    if row.own or row.official_code is not None:
+        raise errors.UnknownKey("the summary is not signed with the partner's node key")
+    keys.verify(row.public_key, canonical_json(body).encode("utf-8"), str(doc["sig"]),
+                f"{party.upper()}'s reconciliation summary")
+    return body
+
+
+def loads(raw: bytes | str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise errors.BundleInvalid(f"the summary is not JSON: {e}") from None
+
+
+# --- the comparison --------------------------------------------------------------------------
+KINDS = ("amount", "quantity", "state", "detail", "only_ours", "only_theirs")
+KIND_TEXT = {"amount": "amount different", "quantity": "quantity different",
+             "state": "state different", "detail": "details different",
+             "only_ours": "only in our book", "only_theirs": "only in theirs"}
+
+
+@dataclass
+class Difference:
+    month: str
+    subject: str  # order, claim
+    number: str
+    kind: str  # one of KINDS
+    field: str  # what differs: state, amount, quantity, outstanding, "PH assets:cash PHP" ...
+    ours: str
+    theirs: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"month": self.month, "subject": self.subject, "number": self.number,
+                "kind": self.kind, "field": self.field, "ours": self.ours,
+                "theirs": self.theirs}
+
+
+@dataclass
+class Report:
+    agreement: str
+    as_of: str
+    parties: list[str]
+    ours: str | None
+    theirs: str | None
+    our_root: str
+    their_root: str
+    months: int = 0
+    months_differing: list[str] = field(default_factory=list)
+    orders: int = 0  # orders compared (the larger side per month)
+    claims: int = 0
+    matched_orders: int = 0
+    matched_claims: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)  # differing months without leaves
+    leaves_requested: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences and not self.unresolved and not self.months_differing
+
+    def items(self) -> dict[tuple[str, str], set[str]]:
+        """(subject, number) -> the kinds of difference found for it."""
+        out: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for d in self.differences:
+            out[(d.subject, d.number)].add(d.kind)
+        return dict(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"agreement": self.agreement, "as_of": self.as_of, "parties": self.parties,
+                "ours": self.ours, "theirs": self.theirs, "agrees": self.agrees,
+                "our_root": self.our_root, "their_root": self.their_root,
+                "months": self.months, "months_differing": self.months_differing,
+                "orders": self.orders, "claims": self.claims,
+                "matched_orders": self.matched_orders, "matched_claims": self.matched_claims,
+                "differences": [d.to_dict() for d in self.differences],
+                "unresolved_months": self.unresolved,
+                "leaves_requested": self.leaves_requested, "notes": self.notes}
+
+
+def differing_months(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The months whose roots differ or that only one side has (none if the roots agree)."""
+    if ours.get("root") and ours.get("root") == theirs.get("root"):
+        return []
+    a, b = ours.get("months", {}), theirs.get("months", {})
+    return sorted(m for m in set(a) | set(b)
+                  if m not in a or m not in b or a[m]["root"] != b[m]["root"])
+
+
+def check_leaves(doc: dict[str, Any], who: str) -> None:
+    """Each month's leaves hash to the root the same summary gives for the month."""
+    for m, leaves in (doc.get("leaves") or {}).items():
+        expected = (doc.get("months") or {}).get(m, {}).get("root")
+        if expected is None or root_of_leaves(leaves) != expected:
+            raise errors.IntegrityError(f"{who} leaves of {m} do not hash to {who} root of "
+                                        f"the month: the summary is inconsistent")
+
+
+def root_of_leaves(leaves: dict[str, Any]) -> str:
+    orders = [(n, o["state"], amounts_text(o["amounts"]))
+              for n, o in leaves.get("orders", {}).items()]
+    claims = [[n, *(c[f] for f in CLAIM_FIELDS)] for n, c in leaves.get("claims", {}).items()]
+    return month_root(*month_digests(orders, claims), len(orders), len(claims))
+
+
+def _value(commodity: str, amount: int | None) -> str:
+    from acsa.ledger.reports import amount_text
+
+    return "-" if amount is None else amount_text(commodity, int(amount))
+
+
+def _amount_kind(commodity: str) -> str:
+    return "amount" if books.is_currency(commodity) else "quantity"
+
+
+def _compare_order(m: str, number: str, a: dict[str, Any], b: dict[str, Any]
+                   ) -> list[Difference]:
+    out = []
+    if a["state"] != b["state"]:
+        out.append(Difference(m, "order", number, "state", "state", a["state"], b["state"]))
+    sa = {(x[0], x[1], x[2]): int(x[3]) for x in a["amounts"]}
+    sb = {(x[0], x[1], x[2]): int(x[3]) for x in b["amounts"]}
+    for key in sorted(set(sa) | set(sb)):
+        va, vb = sa.get(key), sb.get(key)
+        if va != vb:
+            book, account, commodity = key
+            out.append(Difference(m, "order", number, _amount_kind(commodity),
+                                  f"{book} {account}", _value(commodity, va),
+                                  _value(commodity, vb)))
+    return out
+
+
+def _compare_claim(m: str, number: str, a: dict[str, Any], b: dict[str, Any]
+                   ) -> list[Difference]:
+    out = []
+    if a["state"] != b["state"]:
+        out.append(Difference(m, "claim", number, "state", "state", a["state"], b["state"]))
+    if a["amount"] != b["amount"]:
+        out.append(Difference(m, "claim", number, "amount", "amount",
+                              _value(a["currency"], a["amount"]),
+                              _value(b["currency"], b["amount"])))
+    if a["quantity"] != b["quantity"]:
+        out.append(Difference(m, "claim", number, "quantity", "quantity",
+                              f"{a['quantity']} {a['unit'] or ''}".strip(),
+                              f"{b['quantity']} {b['unit'] or ''}".strip()))
+    if a["outstanding"] != b["outstanding"]:
+        out.append(Difference(m, "claim", number, _amount_kind(a["commodity"]), "outstanding",
+                              _value(a["commodity"], a["outstanding"]),
+                              _value(b["commodity"], b["outstanding"])))
+    for name in ("order", "method", "currency", "unit", "commodity"):
+        if a[name] != b[name]:
+            out.append(Difference(m, "claim", number, "detail", name, str(a[name]),
+                                  str(b[name])))
+    return out
+
+
+def _describe_order(o: dict[str, Any]) -> str:
+    return o["state"]
+
+
+def _describe_claim(c: dict[str, Any]) -> str:
+    left = _value(c["commodity"], c["outstanding"])
+    return f"{c['state']}, {_value(c['currency'], c['amount'])}, outstanding {left}"
+
+
+def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> Report:
+    """Our summary against theirs: roots first (equal roots: every order and claim matched,
+    no leaf looked at); then, only for the months whose roots differ, leaf by leaf. A differing
+    month without leaves on a side that has it is reported as unresolved."""
+    with _no_gc():
+        return _compare(ours, theirs)
+
+
+def _compare(ours: dict[str, Any], theirs: dict[str, Any]) -> Report:
+    for name in ("format", "agreement", "as_of"):
+        if ours.get(name) != theirs.get(name):
+            raise errors.InvalidInput(f"the two summaries differ in {name}: "
+                                      f"{ours.get(name)} and {theirs.get(name)}", field=name)
+    if sorted(ours["parties"]) != sorted(theirs["parties"]):
+        raise errors.InvalidInput("the two summaries are of different parties")
+    check_leaves(ours, "our")
+    check_leaves(theirs, "their")
+    a_months, b_months = ours.get("months", {}), theirs.get("months", {})
+    report = Report(ours["agreement"], ours["as_of"], list(ours["parties"]), ours.get("party"),
+                    theirs.get("party"), ours.get("root", ""), theirs.get("root", ""),
+                    months=len(set(a_months) | set(b_months)))
+    differing = differing_months(ours, theirs)
+    report.months_differing = differing
+    for m in sorted(set(a_months) | set(b_months)):
+        if m in differing:
+            continue
+        report.matched_orders += a_months[m]["orders"]
+        report.matched_claims += a_months[m]["claims"]
+    report.orders, report.claims = report.matched_orders, report.matched_claims
+    a_leaves, b_leaves = ours.get("leaves") or {}, theirs.get("leaves") or {}
+    for m in differing:
+        la = a_leaves.get(m) if m in a_months else {"orders": {}, "claims": {}}
+        lb = b_leaves.get(m) if m in b_months else {"orders": {}, "claims": {}}
+        if la is None or lb is None:
+            report.unresolved.append(m)
+            continue
+        for subject, cmp, describe in (("order", _compare_order, _describe_order),
+                                       ("claim", _compare_claim, _describe_claim)):
+            xa, xb = la[f"{subject}s"], lb[f"{subject}s"]
+            for number in sorted(set(xa) | set(xb)):
+                if subject == "order":
+                    report.orders += 1
+                else:
+                    report.claims += 1
+                if number not in xb:
+                    report.differences.append(Difference(m, subject, number, "only_ours", "",
+                                                         describe(xa[number]), "-"))
+                elif number not in xa:
+                    report.differences.append(Difference(m, subject, number, "only_theirs",
+                                                         "", "-", describe(xb[number])))
+                else:
+                    one, other = xa[number], xb[number]
+                    found = [] if one == other else cmp(m, number, one, other)
+                    report.differences.extend(found)
+                    if not found:
+                        if subject == "order":
+                            report.matched_orders += 1
+                        else:
+                            report.matched_claims += 1
+    return report
+
+
+Fetch = Callable[[list[str] | None], dict[str, Any]]
+
+
+def _both(ours: Fetch, theirs: Fetch, months: list[str] | None, parallel: bool
+          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not parallel:
+        return ours(months), theirs(months)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # the partner computes while we do
+        pending = pool.submit(theirs, months)
+        a = ours(months)
+        return a, pending.result()
+
+
+def reconcile(ours: Fetch, theirs: Fetch, *, parallel: bool = False) -> Report:
+    """Roots from both sides; if they differ, the leaves of the differing months only, from
+    both sides; then `compare`. `ours`/`theirs` give a summary: roots for None, or roots and
+    leaves of the months given (a side whose first answer already holds the leaves of the
+    differing months, as a file does, is not asked again). `parallel`: ask the partner in a
+    thread while ours is computed."""
+    a, b = _both(ours, theirs, None, parallel)
+    differing = differing_months(a, b)
+    if not differing:
+        return compare(a, b)
+    a_leaves = a if all(m in (a.get("leaves") or {}) or m not in a.get("months", {})
+                        for m in differing) else ours(differing)
+    b_leaves = b if all(m in (b.get("leaves") or {}) or m not in b.get("months", {})
+                        for m in differing) else theirs(differing)
+    notes = []
+    for who, roots, leaves in (("our", a, a_leaves), ("their", b, b_leaves)):
+        for m in differing:
+            first = roots.get("months", {}).get(m, {}).get("root")
+            second = leaves.get("months", {}).get(m, {}).get("root")
+            if first != second:
+                notes.append(f"{who} book changed in {m} during the reconciliation")
+    merged_a = {**a, "months": {**a.get("months", {})}, "leaves": a_leaves.get("leaves") or {}}
+    merged_b = {**b, "months": {**b.get("months", {})}, "leaves": b_leaves.get("leaves") or {}}
+    for merged, leaves in ((merged_a, a_leaves), (merged_b, b_leaves)):
+        merged["months"].update({m: v for m, v in leaves.get("months", {}).items()
+                                 if m in differing})
+    report = compare(merged_a, merged_b)
+    report.leaves_requested = differing
+    report.notes += notes
+    return report
+
+
+# --- the report as CSV and PDF ---------------------------------------------------------------
+CSV_COLUMNS = ["agreement", "as_of", "month", "subject", "number", "kind", "field", "ours",
+               "theirs"]
+
+
+def report_csv(report: Report) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for d in report.differences:
+        w.writerow([report.agreement, report.as_of, d.month, d.subject, d.number, d.kind,
+                    d.field, d.ours, d.theirs])
+    for m in report.unresolved:
+        w.writerow([report.agreement, report.as_of, m, "month", m, "unresolved", "", "", ""])
+    return buf.getvalue()
+
+
+def report_pdf(report: Report) -> bytes:
+    """A plain A4 landscape document: the verdict, the figures, the table of differences."""
+    import io
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from acsa.documents import fonts
+
+    font = fonts.font_for("en")
+    bold = fonts.LATIN_BOLD if font == fonts.LATIN else font
+    h1 = ParagraphStyle("h1", fontName=bold, fontSize=15, leading=19, spaceAfter=4)
+    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=15 * mm,
+                            rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
+                            title=f"Reconciliation {report.agreement} as of {report.as_of}")
+    verdict = ("The two books agree." if report.agrees else
+               f"The two books differ: {len(report.differences)} differences"
+               + (f", {len(report.unresolved)} months unresolved" if report.unresolved else "")
+               + ".")
+    story: list[Any] = [
+        Paragraph(escape(f"Reconciliation of agreement {report.agreement} as of "
+                         f"{report.as_of}"), h1),
+        Paragraph(escape(f"Our book ({report.ours or '-'}) against {report.theirs or '-'}'s. "
+                         f"{verdict}"), body),
+        Paragraph(escape(f"Months: {report.months}, differing: "
+                         f"{', '.join(report.months_differing) or 'none'}. Orders matched: "
+                         f"{report.matched_orders} of {report.orders}; claims matched: "
+                         f"{report.matched_claims} of {report.claims}."), body),
+        Paragraph(escape(f"Our root {report.our_root}; their root {report.their_root}."), body),
+    ]
+    story += [Paragraph(escape(n), body) for n in report.notes]
+    story.append(Spacer(1, 5 * mm))
+    if report.differences or report.unresolved:
+        rows = [["Month", "Subject", "Number", "Difference", "Field", "Our book", "Their book"]]
+        rows += [[d.month, d.subject, d.number, KIND_TEXT[d.kind], d.field, d.ours, d.theirs]
+                 for d in report.differences]
+        rows += [[m, "month", m, "leaves not available", "", "", ""] for m in report.unresolved]
+        data = [[Paragraph(escape(str(c)), cell) for c in r] for r in rows]
+        widths = [16 * mm, 14 * mm, 48 * mm, 30 * mm, 58 * mm, 50 * mm, 50 * mm]
+        t = Table(data, colWidths=widths, repeatRows=1)
+        t.setStyle(TableStyle([
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#8ea9c8")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        story.append(t)
+    doc.build(story)
+    return buf.getvalue()

@@ -1,0 +1,222 @@
+"""Reconciliation of two books with 1,000,000 ledger lines (issue #6): equal, then with 100
+planted differences.
+
+Builds bench/out/reconcile-ours.db the way bench/books.py builds its books (_books_build.py:
+three agreements, both directions, cash, in-kind and equal-value claims over two years), then
+copies the file to bench/out/reconcile-theirs.db: two separate databases holding the same book.
+The reconciliation covers every line: one reconciliation per agreement (PHJP, PHUS, JPUS),
+each `acsa.sync.reconcile.reconcile` with both summaries computed from their own database (the
+partner's in a thread while ours is computed, as two nodes do) and compared.
+
+  * cold: `use_cache=False`, every summary recomputed from every ledger line;
+  * warm: the month digests cached in each database by a first, untimed run (what a node that
+    has reconciled before holds; the cache is checked against the ledger on every use);
+  * then 100 differences are planted in theirs (25 extra ledger entries on existing orders, 25
+    order states changed, 25 claim amounts changed, 25 orders only theirs) and the
+    reconciliation is timed again (warm: the planted lines and orders make their months
+    recompute); every planted difference must be found with its kind.
+
+Medians of --repeat runs; wall and CPU time (user + system of the process: what contention on
+the machine moves less).
+
+    .venv/bin/python bench/reconcile.py [--lines 1000000] [--repeat 3] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _common import OUT, table, verdict
+
+TARGET_EQUAL = 2.0
+TARGET_DIFFERENT = 10.0
+PLANTED = 100
+AS_OF = dt.date(2026, 12, 31)
+PAIRS = {"PHJP": ("PH", "JP"), "PHUS": ("PH", "US"), "JPUS": ("JP", "US")}
+
+
+def count_lines(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM ledger_lines").fetchone()[0])
+
+
+def build(db: Path, lines: int, reuse: bool) -> tuple[int, float]:
+    if reuse and db.exists() and count_lines(db) >= lines:
+        return count_lines(db), 0.0
+    from books import build_books
+
+    return build_books(f"sqlite:///{db}", lines)  # type: ignore[arg-type]
+
+
+def copy(src: Path, dst: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{dst}{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(src) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(src, dst)
+
+
+def clear_cache(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM node_settings WHERE key LIKE 'reconcile:%'")
+
+
+# --- planting ----------------------------------------------------------------------------------
+def plant(db: Path, seed: int = 6) -> dict[tuple[str, str], str]:
+    """100 differences in `db`: (subject, number) -> the kind reconciliation must report."""
+    rng = random.Random(seed)
+    expected: dict[tuple[str, str], str] = {}
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN")
+    orders = conn.execute("SELECT id, number, agreement_code, order_on, state, "
+                          "requesting_party, supplying_party, currency FROM orders "
+                          "WHERE order_on <= ?", (AS_OF.isoformat(),)).fetchall()
+    picked = rng.sample(orders, 75)
+    entry_id = conn.execute("SELECT max(id) FROM ledger_entries").fetchone()[0]
+    line_id = conn.execute("SELECT max(id) FROM ledger_lines").fetchone()[0]
+    for oid, number, code, on, _, req, sup, cur in picked[:25]:  # an extra entry
+        entry_id += 1
+        posted = on
+        conn.execute("INSERT INTO ledger_entries (id, agreement_code, kind, posted_on, "
+                     "order_id, claim_id, memo, created_at) VALUES (?, ?, 'adjustment', ?, ?, "
+                     "NULL, 'planted', '2026-12-01 09:00:00.000000')",
+                     (entry_id, code, posted, oid))
+        for account, amount in (("assets:receivable:cash", 999), ("income:support-provided",
+                                                                   -999)):
+            line_id += 1
+            conn.execute("INSERT INTO ledger_lines (id, entry_id, book, account, counterparty, "
+                         "commodity, amount, posted_on, fiscal_year, agreement_code, claim_id, "
+                         "activity_id, category, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 2026, ?, "
+                         "NULL, NULL, NULL, NULL)",
+                         (line_id, entry_id, sup, account, req, cur, amount, posted, code))
+        expected[("order", number)] = "amount"
+    for oid, number, *_ in picked[25:50]:  # a state
+        conn.execute("UPDATE orders SET state = 'disputed' WHERE id = ?", (oid,))
+        expected[("order", number)] = "state"
+    for oid, *_ in picked[50:75]:  # a claim's amount
+        cid, cnum = conn.execute("SELECT id, number FROM claims WHERE order_id = ? "
+                                 "ORDER BY id LIMIT 1", (oid,)).fetchone()
+        conn.execute("UPDATE claims SET amount_minor = amount_minor + 1 WHERE id = ?", (cid,))
+        expected[("claim", cnum)] = "amount"
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(orders)")]
+    next_id = conn.execute("SELECT max(id) FROM orders").fetchone()[0]
+    for k, (oid, number, *_) in enumerate(picked[:25]):  # an order only theirs (no lines)
+        values = ", ".join("?" if c in ("id", "number") else c for c in columns)
+        conn.execute(f"INSERT INTO orders ({', '.join(columns)}) SELECT {values} FROM orders "
+                     "WHERE id = ?", (next_id + k + 1, f"{number}-X", oid))
+        expected[("order", f"{number}-X")] = "only_theirs"
+    conn.execute("COMMIT")
+    conn.close()
+    return expected
+
+
+# --- timing ------------------------------------------------------------------------------------
+def reconcile_all(ours: Any, theirs: Any, use_cache: bool) -> list[Any]:
+    """Every agreement's reconciliation, each summary from its own database."""
+    from acsa.db.engine import unit_of_work
+    from acsa.sync import reconcile as rc
+
+    def side(engine: Any, code: str) -> Callable[[list[str] | None], dict[str, Any]]:
+        def fetch(months: list[str] | None) -> dict[str, Any]:
+            with unit_of_work(engine) as s:
+                return rc.summary(s, agreement=code, as_of=AS_OF, party_pair=PAIRS[code],
+                                  months=months, use_cache=use_cache)
+        return fetch
+    return [rc.reconcile(side(ours, code), side(theirs, code), parallel=True)
+            for code in PAIRS]
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    walls, cpus, result = [], [], None
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep bench/out/reconcile-ours.db if it has --lines lines already")
+    args = parser.parse_args(argv)
+
+    ours_db, theirs_db = OUT / "reconcile-ours.db", OUT / "reconcile-theirs.db"
+    lines, build_s = build(ours_db, args.lines, args.reuse)
+    clear_cache(ours_db)
+    copy(ours_db, theirs_db)
+
+    from acsa.db.engine import make_engine
+
+    ours, theirs = make_engine(f"sqlite:///{ours_db}"), make_engine(f"sqlite:///{theirs_db}")
+    rows: list[list[str]] = []
+
+    def row(name: str, wall: float, cpu: float, reports: list[Any]) -> None:
+        rows.append([name, f"{wall:.3f}", f"{cpu:.3f}",
+                     f"{sum(r.orders for r in reports):,}", f"{sum(r.claims for r in reports):,}",
+                     f"{sum(len(r.leaves_requested) for r in reports)}",
+                     f"{sum(len(r.differences) for r in reports)}"])
+
+    cold_w, cold_c, cold = timed(lambda: reconcile_all(ours, theirs, False), args.repeat)
+    assert all(r.agrees for r in cold), "equal books must agree"
+    row("equal books, cold (every line read)", cold_w, cold_c, cold)
+    reconcile_all(ours, theirs, True)  # fills the caches, untimed
+    warm_w, warm_c, warm = timed(lambda: reconcile_all(ours, theirs, True), args.repeat)
+    assert all(r.agrees for r in warm)
+    row("equal books, warm (cached month digests)", warm_w, warm_c, warm)
+
+    expected = plant(theirs_db)
+    diff_w, diff_c, diff = timed(lambda: reconcile_all(ours, theirs, True), args.repeat)
+    row("100 differences, warm", diff_w, diff_c, diff)
+    dcold_w, dcold_c, dcold = timed(lambda: reconcile_all(ours, theirs, False), 1)
+    row("100 differences, cold", dcold_w, dcold_c, dcold)
+
+    found: dict[tuple[str, str], set[str]] = {}
+    for r in diff:
+        for key, kinds in r.items().items():
+            found.setdefault(key, set()).update(kinds)
+    hits = sum(1 for key, kind in expected.items() if kind in found.get(key, set()))
+    extra = sorted(set(found) - set(expected))
+    exact = hits == len(expected) and not extra and all(
+        found[k] == {v} for k, v in expected.items())
+    cold_found = {k for r in dcold for k in r.items()}
+
+    print(f"reconcile benchmark: {lines:,} ledger lines in each of two SQLite files "
+          f"({ours_db.stat().st_size / 2**20:.0f} MB each; "
+          f"{f'built in {build_s:.0f} s' if build_s else 'built earlier'}); 3 agreements; as "
+          f"of {AS_OF}; median of {args.repeat} runs (cold with differences: 1 run)\n")
+    print(table(["run", "wall s", "cpu s", "orders", "claims", "months fetched",
+                 "differences"], rows))
+    print()
+    print(table(["target", "measured", "result"], [
+        [f"equal books < {TARGET_EQUAL:g} s (warm)", f"{warm_w:.3f} s",
+         verdict(warm_w < TARGET_EQUAL)],
+        [f"equal books < {TARGET_EQUAL:g} s (cold)", f"{cold_w:.3f} s",
+         verdict(cold_w < TARGET_EQUAL)],
+        [f"{PLANTED} differences found < {TARGET_DIFFERENT:g} s (warm)", f"{diff_w:.3f} s",
+         verdict(diff_w < TARGET_DIFFERENT)],
+        [f"{PLANTED} differences found < {TARGET_DIFFERENT:g} s (cold)", f"{dcold_w:.3f} s",
+         verdict(dcold_w < TARGET_DIFFERENT)],
+        [f"all {PLANTED} found, each with its kind, nothing else",
+         f"{hits} of {len(expected)}, {len(extra)} other", verdict(exact)],
+        ["cold finds the same", f"{len(cold_found)} items", verdict(cold_found == set(found))],
+    ]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())
