@@ -1,5 +1,5 @@
 """Server time of the web application's pages with 100,000 orders stored, on SQLite and
-PostgreSQL: the dashboard, the order register and an order's page.
+PostgreSQL: the dashboard, the order register, an order's page and the other pages.
 
 1. A database per backend (SQLite file under bench/out/, or a fresh PostgreSQL database),
    migrated, with the test world of tests/factories.py and a web user per person.
@@ -17,7 +17,10 @@ PostgreSQL: the dashboard, the order register and an order's page.
      cache emptied before each request);
    * register: pages 1-5 by number, filtered by state, sorted by date descending, and a text
      search, each timed on its own and all together (the target is on all together);
-   * order page: random orders, half with their whole history of events.
+   * order page: random orders, half with their whole history of events;
+   * the read-only pages: claims (pages 1-5, and open claims by due date), activities, the
+     busiest activity's page (its orders and totals), agreements, an agreement, rates, books
+     (as served, and cold), audit events (pages 1-5), people, and the new order form.
    Target: p95 under 100 ms for each page as served.
 
     .venv/bin/python bench/web_pages.py                 # both backends, 100,000 orders
@@ -196,6 +199,28 @@ def measure(engine: Engine, gets: int) -> list[tuple[str, list[float]]]:
             register += values
         out.append(("register, all of the above", register))
         out.append(("order page (random)", timed(req, lambda i: f"/orders/{pick[i]}", gets)))
+        # the read-only pages (each a page of rows, or figures reused like the dashboard's)
+        n = max(10, gets // 4)
+        with engine.connect() as c:
+            busiest = c.execute(text(
+                "SELECT a.code FROM activities a JOIN orders o ON o.activity_id = a.id "
+                "GROUP BY a.code ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+        for label, client, path in (
+                ("claims, pages 1-5", fin, lambda i: f"/claims?page={i % 5 + 1}"),
+                ("claims, open, by due date", fin, lambda i: "/claims?state=open"),
+                ("activities", req, lambda i: "/activities"),
+                (f"activity {busiest} (orders, totals)", req,
+                 lambda i: f"/activities/{busiest}?page={i % 5 + 1}"),
+                ("agreements", req, lambda i: "/agreements"),
+                ("agreement PHJP", req, lambda i: "/agreements/PHJP"),
+                ("rates", req, lambda i: "/rates"),
+                ("books (as served)", fin, lambda i: "/books"),
+                ("audit events, pages 1-5", fin, lambda i: f"/audit?page={i % 5 + 1}"),
+                ("people", fin, lambda i: "/people"),
+                ("new order form", req, lambda i: "/orders/new")):
+            out.append((label, timed(client, path, n)))
+        out.append(("books (cold: cache emptied)",
+                    timed(fin, lambda i: "/books", 10, before=dashboard._CACHE.clear)))
         return out
 
 

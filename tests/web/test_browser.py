@@ -9,7 +9,7 @@ Japan owes the Philippines back where it was; the Philippine finance officer clo
 The same again in Japanese (language chosen on the sign-in page and remembered). A user of a
 third nation sees none of it. Screenshots of the main pages go to docs/screenshots/.
 
-The draft itself is made over the API: the creation form is not built yet (docs/web.md).
+The drafts here are made over the API; the creation form is driven in test_browser_pages.py.
 Without /usr/bin/chromium these tests are skipped, except under CI, where they fail.
 """
 

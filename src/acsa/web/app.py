@@ -1,6 +1,7 @@
 """The web application for logistics and finance officers, mounted beside the API at `/`.
 
-`mount(app)` adds the pages (sign-in, dashboard, order register, order page and its actions),
+`mount(app)` adds the pages (sign-in, dashboard, order register, order page and its actions,
+the order form and draft edit, claims, activities, agreements, rates, books, audit, people),
 the static files with cache headers, and the Japanese web font (IPAexGothic, shipped by the
 `japanize_matplotlib` package, found as `acsa.documents.fonts` finds it), so nothing is
 fetched from elsewhere. Message catalogs are read once here, at startup.
@@ -17,7 +18,7 @@ from fastapi.responses import Response
 
 from acsa.documents import fonts
 from acsa.web import deps, i18n
-from acsa.web.routes import auth, dashboard, orders
+from acsa.web.routes import auth, dashboard, new_order, orders, pages
 
 STATIC = Path(__file__).parent / "static"
 FONT_NAME = "ipaexg.ttf"
@@ -70,7 +71,9 @@ def mount(app: FastAPI) -> None:
 
     app.include_router(auth.router)
     app.include_router(dashboard.router)
+    app.include_router(new_order.router)  # before orders: /orders/new is not an order number
     app.include_router(orders.router)
+    app.include_router(pages.router)
 
     @app.exception_handler(deps.NeedsSignIn)
     async def _needs_sign_in(request: Request, e: deps.NeedsSignIn) -> Response:

@@ -174,7 +174,8 @@ def _show(request: Request, p: deps.Page, number: str, *, error: dict[str, Any] 
 @router.get("/orders/{number}")
 def order_page(number: str, request: Request, done: str | None = None) -> Response:
     p = deps.page(request)
-    return _show(request, p, number, done=done if done in actions.ORDER + ("pay",) else None)
+    return _show(request, p, number,
+                 done=done if done in actions.ORDER + ("pay", "create", "edit") else None)
 
 
 # --- actions -------------------------------------------------------------------------------
