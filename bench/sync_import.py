@@ -26,6 +26,7 @@ import time
 
 from _common import OUT, fresh, home, rate, table, verdict
 from sqlalchemy.orm import Session
+from tests import factories
 
 from acsa.db import migrate
 from acsa.db.base import utcnow
@@ -34,7 +35,6 @@ from acsa.orders import service as orders
 from acsa.sync import bundle, keys, node
 from acsa.sync import service as sync
 from acsa.sync.models import NodeKey
-from tests import factories
 
 TARGET = 1 / 3
 PASS = "bench passphrase"
@@ -66,7 +66,7 @@ def main() -> None:
             s.add(NodeKey(fingerprint=keys.fingerprint(pub), party=party, own=True,
                           public_key=pub, private_pem=pem, status="active",
                           created_at=utcnow()))
-    for party, other, engine in (("JP", "PH", jp), ("PH", "JP", ph)):
+    for other, engine in (("PH", jp), ("JP", ph)):
         with Session(engine) as s, s.begin():  # type: ignore[arg-type]
             s.add(NodeKey(fingerprint=keys.fingerprint(public[other]), party=other,
                           own=False, public_key=public[other], agreement_code="PHJP",

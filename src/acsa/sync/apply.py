@@ -31,6 +31,15 @@ class Waiting(Exception):
     """The event needs something not here yet."""
 
 
+class HashMismatch(errors.IntegrityError):
+    """Applied, the event gave the order another content hash than at the sender's: for an
+    event concurrent with one of ours, a conflict (see `service`), else a refusal."""
+
+    @property
+    def code(self) -> str:
+        return "IntegrityError"
+
+
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -287,7 +296,7 @@ def apply_event(session: Session, ev: InboxEvent) -> None:
             Event.subject == ev.subject, Event.action == ev.kind).order_by(Event.seq.desc())
             .limit(1))
         if mine != body.get("order_hash"):
-            raise errors.IntegrityError(
+            raise HashMismatch(
                 f"applying {ev.event_id} ({ev.kind}) gave order {ev.subject} a different content "
                 f"hash from the sender's ({(mine or '')[:12]} here, "
                 f"{str(body.get('order_hash'))[:12]} there): the two books disagree about it",

@@ -33,14 +33,35 @@ REVERTIBLE = ("state", "state_before_dispute", "cancel_reason", "dispute_reason"
               "supplying_unit_id", "content_hash")
 
 
+def fields_json(fields: dict[str, Any]) -> str:
+    return json.dumps({f: v.isoformat() if isinstance(v, dt.datetime) else v
+                       for f, v in fields.items()}, sort_keys=True)
+
+
 def order_fields(order: Any) -> str:
     """The revertible fields of `order` as JSON (datetimes as ISO text)."""
-    def plain(v: Any) -> Any:
-        return v.isoformat() if isinstance(v, dt.datetime) else v
-    return json.dumps({f: plain(getattr(order, f)) for f in REVERTIBLE}, sort_keys=True)
+    return fields_json({f: getattr(order, f) for f in REVERTIBLE})
+
+
+def _settled_in_dispute(session: Session, number: str) -> None:
+    """A settlement recorded while its order is in dispute: the state the order goes back to
+    when the dispute is resolved is the one it would have now (received or settled), so it is
+    the same whether the payment or the dispute came first (two nodes see both orders)."""
+    from acsa.orders.models import Order
+    from acsa.settlement.service import claims_of
+
+    order = session.scalar(select(Order).where(Order.number == number))
+    if order is None or order.state != "disputed" or \
+            order.state_before_dispute not in ("received", "settled"):
+        return
+    settled = (all(d.receipt_id is not None for d in order.deliveries)
+               and all(c.state != "open" for c in claims_of(session, order)))
+    order.state_before_dispute = "settled" if settled else "received"
 
 
 def on_event(session: Session, event: Event) -> None:
+    if event.action.startswith("claim.") and node.own_party(session) is not None:
+        _settled_in_dispute(session, event.subject)
     if event.action not in SYNCED or session.info.get(APPLYING) or event.actor == "system":
         return
     party = node.own_party(session)

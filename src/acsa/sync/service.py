@@ -44,9 +44,10 @@ def _progress(session: Session, party: str) -> PartnerProgress:
 
 
 def export(session: Session, *, to: str, since: int | None = None,
-           passphrase: str | None = None) -> dict[str, Any]:
+           passphrase: str | None = None, limit: int | None = None) -> dict[str, Any]:
     """A signed bundle of our events for `to` with a seq after `since` (default: after what
-    `to` has acknowledged). Signs the events not signed yet."""
+    `to` has acknowledged), at most `limit` of them (the bundle's range then ends at the last
+    one). Signs the events not signed yet."""
     me = node.require_party(session)
     to = to.upper()
     if to == me:
@@ -59,7 +60,7 @@ def export(session: Session, *, to: str, since: int | None = None,
     start = progress.acked if since is None else since
     rows = list(session.scalars(select(OutboxEvent).where(
         OutboxEvent.seq > start, OutboxEvent.to_party.in_((to, "*")))
-        .order_by(OutboxEvent.seq)))
+        .order_by(OutboxEvent.seq).limit(limit)))
     events = []
     for row in rows:
         event = {"id": row.event_id, "origin": me, "seq": row.seq, "kind": row.kind,
@@ -73,6 +74,8 @@ def export(session: Session, *, to: str, since: int | None = None,
         event["sig"] = row.signature
         events.append(event)
     head = session.scalar(select(func.max(OutboxEvent.seq))) or 0
+    if limit is not None and len(rows) == limit:
+        head = rows[-1].seq
     data: dict[str, Any] = {
         "format": bundle.FORMAT, "bundle_id": str(uuid.uuid4()), "from": me, "to": to,
         "created_at": utcnow().isoformat(timespec="microseconds"), "range": [start, head],
@@ -236,10 +239,15 @@ def _known(s: Session, ids: list[str], me: str) -> list[str]:
     return missing
 
 
+BATCH = 200  # events applied per transaction, each in its own savepoint
+
+
 def run_pending(engine: Engine, result: ImportResult | None = None, *,
                 progress: Progress | None = None) -> ImportResult:
-    """Apply every pending event whose dependencies are here, each in its own transaction,
-    until nothing more can be applied."""
+    """Apply every pending event whose dependencies are here, until nothing more can be. Each
+    event is applied in a savepoint of its own (all or nothing per event) and a transaction is
+    committed every BATCH events: an import killed half-way loses at most the uncommitted
+    batch, whose events are still pending and are applied by the next run."""
     result = result or ImportResult(bundle_id="", sender="", events=0)
     with Session(engine) as s:
         me = node.require_party(s)
@@ -251,13 +259,18 @@ def run_pending(engine: Engine, result: ImportResult | None = None, *,
         with Session(engine) as s:
             ids = list(s.scalars(select(InboxEvent.event_id).where(
                 InboxEvent.status == "pending").order_by(InboxEvent.origin, InboxEvent.seq)))
-        for event_id in ids:
-            outcome = _apply_one(engine, event_id, me, result)
-            if outcome != "pending":
-                progressed = True
-                done += 1
-                if progress:
-                    progress(done, total)
+        for i in range(0, len(ids), BATCH):
+            with Session(engine) as s:
+                s.begin()
+                outcomes = [_apply_one(s, event_id, me, result)
+                            for event_id in ids[i:i + BATCH]]
+                s.commit()
+            for outcome in outcomes:
+                if outcome != "pending":
+                    progressed = True
+                    done += 1
+            if progress:
+                progress(done, total)
         if not progressed:
             break
     with Session(engine) as s:
@@ -266,50 +279,48 @@ def run_pending(engine: Engine, result: ImportResult | None = None, *,
     return result
 
 
-def _apply_one(engine: Engine, event_id: str, me: str, result: ImportResult) -> str:
-    with Session(engine) as s:
-        s.begin()
-        ev = s.get(InboxEvent, event_id, with_for_update=True)
-        if ev is None or ev.status != "pending":
-            s.rollback()
-            return "done"
-        missing = _known(s, json.loads(ev.deps), me)
-        if missing:
-            ev.waiting_for = f"waits for {', '.join(missing)}"
-            s.commit()
-            return "pending"
-        head = s.get(SubjectHead, ev.subject)
-        concurrent = (head is not None and ev.kind.startswith(("order.", "claim."))
-                      and head.event_id not in json.loads(ev.deps))
-        try:
-            with s.begin_nested():
-                apply.apply_event(s, ev)
-        except apply.Waiting as w:
-            ev.waiting_for = str(w)
-            s.commit()
-            return "pending"
-        except errors.AcsaError as err:
-            if concurrent and isinstance(err, errors.InvalidTransition) and head is not None:
-                outcome = _resolve_conflict(s, ev, head, err, result)
-                s.commit()
-                return outcome
-            s.rollback()
-            _quarantine_stored(engine, event_id, err)
-            result.quarantined.append({"event": event_id, "error": err.code,
-                                       "reason": err.message})
-            return "quarantined"
-        _mark_applied(s, ev)
-        s.commit()
-        result.applied.append(event_id)
-        return "applied"
+def _apply_one(s: Session, event_id: str, me: str, result: ImportResult) -> str:
+    ev = s.get(InboxEvent, event_id)
+    if ev is None or ev.status != "pending":
+        return "done"
+    missing = _known(s, json.loads(ev.deps), me)
+    if missing:
+        ev.waiting_for = f"waits for {', '.join(missing)}"
+        return "pending"
+    head = s.get(SubjectHead, ev.subject)
+    # the sender held every earlier event of its own: one of them as our head is no conflict
+    # (after two concurrent events both stood, the two nodes' heads differ)
+    concurrent = (head is not None and ev.kind.startswith(("order.", "claim."))
+                  and head.event_id not in json.loads(ev.deps)
+                  and head.event_id.split(":")[0] != ev.origin)
+    try:
+        with s.begin_nested():
+            apply.apply_event(s, ev)
+    except apply.Waiting as w:
+        ev.waiting_for = str(w)
+        return "pending"
+    except (errors.AcsaError, KeyError, TypeError, ValueError) as e:
+        err = e if isinstance(e, errors.AcsaError) else errors.InvalidInput(
+            f"event {event_id} is malformed: {type(e).__name__} {e}", field="body")
+        if concurrent and isinstance(err, (errors.InvalidTransition, apply.HashMismatch)) \
+                and head is not None:
+            return _resolve_conflict(s, ev, head, err, result)
+        _quarantine_in(s, ev, err)
+        result.quarantined.append({"event": event_id, "error": err.code,
+                                   "reason": err.message})
+        return "quarantined"
+    _mark_applied(s, ev)
+    result.applied.append(event_id)
+    return "applied"
 
 
 def _mark_applied(s: Session, ev: InboxEvent) -> None:
     ev.status, ev.applied_at, ev.waiting_for = "applied", utcnow(), ""
     if ev.kind.startswith(("order.", "claim.")):
-        order = s.scalar(select(Order).where(Order.number == ev.subject))
-        if order is not None:
-            ev.after = capture.order_fields(order)
+        row = s.execute(select(*[getattr(Order, f) for f in capture.REVERTIBLE])
+                        .where(Order.number == ev.subject)).first()
+        if row is not None:
+            ev.after = capture.fields_json(dict(zip(capture.REVERTIBLE, row, strict=True)))
         head = s.get(SubjectHead, ev.subject)
         if head is None:
             s.add(SubjectHead(subject=ev.subject, event_id=ev.event_id))
@@ -318,14 +329,12 @@ def _mark_applied(s: Session, ev: InboxEvent) -> None:
     s.flush()
 
 
-def _quarantine_stored(engine: Engine, event_id: str, err: errors.AcsaError) -> None:
-    with Session(engine) as s, s.begin():
-        ev = s.get(InboxEvent, event_id)
-        assert ev is not None
-        s.add(Quarantined(event_id=ev.event_id, origin=ev.origin, kind=ev.kind,
-                          subject=ev.subject, bundle_id=ev.bundle_id, error=err.code,
-                          reason=err.message, raw=ev.body[:100_000], at=utcnow()))
-        s.delete(ev)  # out of the inbox: a corrected event may come again with the same id
+def _quarantine_in(s: Session, ev: InboxEvent, err: errors.AcsaError) -> None:
+    s.add(Quarantined(event_id=ev.event_id, origin=ev.origin, kind=ev.kind, subject=ev.subject,
+                      bundle_id=ev.bundle_id, error=err.code, reason=err.message,
+                      raw=ev.body[:100_000], at=utcnow()))
+    s.delete(ev)  # out of the inbox: a corrected event may come again with the same id
+    s.flush()
 
 
 # --- conflicts -----------------------------------------------------------------------------
@@ -434,8 +443,8 @@ def status(session: Session) -> dict[str, Any]:
                          if p.last_export_at else None,
                          "last_import_at": p.last_import_at.isoformat()
                          if p.last_import_at else None})
-    counts = dict(session.execute(select(InboxEvent.status, func.count())
-                                  .group_by(InboxEvent.status)).tuples().all())
+    counts = {status: n for status, n in session.execute(
+        select(InboxEvent.status, func.count()).group_by(InboxEvent.status))}
     pending = [{"event": e.event_id, "kind": e.kind, "subject": e.subject,
                 "waiting_for": e.waiting_for}
                for e in session.scalars(select(InboxEvent).where(
@@ -464,3 +473,16 @@ def conflicts(session: Session) -> list[dict[str, Any]]:
 
 __all__ = ["ImportResult", "conflicts", "export", "import_bundle", "quarantine",
            "run_pending", "status"]
+
+
+def received_from(session: Session, party: str) -> int:
+    """How far we hold every event of `party` for us (what we acknowledge to it)."""
+    row = session.get(PartnerProgress, party)
+    return row.received if row else 0
+
+
+def record_ack(session: Session, party: str, acked: int) -> None:
+    """`party` says it holds all our events for it up to seq `acked`."""
+    row = _progress(session, party)
+    row.acked = max(row.acked, acked)
+    session.flush()

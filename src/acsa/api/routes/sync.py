@@ -30,7 +30,10 @@ def _authenticate(request: Request, session: Session, body: bytes) -> str:
         raise errors.NodeNotAuthenticated(
             "this route is for partner nodes: the request carries no node signature")
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return keys.verify_request(session, request.headers, request.method, path, body)
+    try:
+        return keys.verify_request(session, request.headers, request.method, path, body)
+    except (errors.SignatureInvalid, errors.UnknownKey, errors.InvalidInput) as e:
+        raise errors.NodeNotAuthenticated(e.message, hint=e.hint) from None
 
 
 @router.post("/bundles", summary="Push a bundle of the caller's events to this node")
