@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from acsa.agreements.domain import Agreement
 from acsa.ledger import domain as books
@@ -75,12 +76,12 @@ ORDER_SQL = (
     "requester_poc, supplier_poc, notes, state, dispute_reason, cancel_reason, overdue, "
     "created_by_id, content_hash, version) "
     "VALUES (?, ?, ?, 1, '', ?, ?, ?, ?, ?, ?, 'Pier 1', ?, 'FY O&M', 'Finance office', "
-    "'POC', 'POC', '', ?, '', '', 0, ?, '', 1)")
+    "'POC', 'POC', '', ?, '', '', FALSE, ?, '', 1)")
 CLAIM_SQL = (
     "INSERT INTO claims (id, number, order_id, agreement_code, method, creditor_party, "
     "debtor_party, currency, amount_minor, quantity, unit, item, category, stock_number, "
     "commodity, delivered_on, issued_on, due_on, state, overdue, settled_on) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)")
 ENTRY_SQL = (
     "INSERT INTO ledger_entries (id, agreement_code, kind, posted_on, order_id, claim_id, "
     "memo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -236,11 +237,12 @@ class Builder:
             memo = f"{number}-C1: {kind} of {amount}"
         self.post(code, kind, on, order_id, claim_id, postings, memo, category, line_kind)
 
-    def flush(self, conn: sqlite3.Connection) -> None:
-        conn.executemany(ORDER_SQL, self.t.orders)
-        conn.executemany(CLAIM_SQL, self.t.claims)
-        conn.executemany(ENTRY_SQL, self.t.entries)
-        conn.executemany(LINE_SQL, self.t.lines)
+    def flush(self, conn: Any, placeholder: str = "?") -> None:
+        """Write what was built with `conn.executemany` (sqlite3, or a psycopg cursor with
+        placeholder "%s")."""
+        for sql, rows in ((ORDER_SQL, self.t.orders), (CLAIM_SQL, self.t.claims),
+                          (ENTRY_SQL, self.t.entries), (LINE_SQL, self.t.lines)):
+            conn.executemany(sql.replace("?", placeholder), rows)
         self.t = Tables()
 
 
@@ -262,4 +264,29 @@ def build(path: Path, world: World, lines: int, *, seed: int = 2026,
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+    yield builder.lines_written
+
+
+def build_pg(url: str, world: World, lines: int, *, seed: int = 2026,
+             last_day: dt.date = FIRST_DAY + dt.timedelta(days=DAYS - 1),
+             chunk: int = 50_000) -> Iterator[int]:
+    """The same books (same seed, same rows) into a migrated PostgreSQL database, then
+    VACUUM ANALYZE so its planner knows them and index-only scans see every page visible."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        builder = Builder(world, seed)
+        with conn.cursor() as cur:
+            while builder.lines_written < lines:
+                builder.order(last_day)
+                if len(builder.t.lines) >= chunk:
+                    builder.flush(cur, "%s")
+                    yield builder.lines_written
+            builder.flush(cur, "%s")
+            for table in ("orders", "claims", "ledger_entries", "ledger_lines"):
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"(SELECT max(id) FROM {table}))")
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
     yield builder.lines_written

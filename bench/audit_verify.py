@@ -1,7 +1,8 @@
 """Verifying a long audit chain, against a bare SHA-256 chain over the same bytes.
 
-Appends --events audit events (default 1,000,000) to a migrated SQLite file under bench/out/,
-each row made with acsa.audit.chain (body, link) so the chain is valid, in bulk: the payloads
+Appends --events audit events (default 1,000,000) to a migrated SQLite file under bench/out/
+(with --pg, a PostgreSQL database, where the client's CPU time leaves out the server's), each
+row made with acsa.audit.chain (body, link) so the chain is valid, in bulk: the payloads
 are shaped like the services' (orders created, signed, delivered, received; claims issued and
 settled). Then, in this one process, --repeat times each:
   * acsa: acsa.audit.service.verify over the whole table (a fresh unit of work each time);
@@ -9,7 +10,7 @@ settled). Then, in this one process, --repeat times each:
     with no database at all.
 Target: verify at least half the bare rate (events/second).
 
-    .venv/bin/python bench/audit_verify.py [--events 1000000] [--repeat 3] [--reuse]
+    .venv/bin/python bench/audit_verify.py [--events 1000000] [--repeat 3] [--reuse] [--pg URL]
 """
 
 from __future__ import annotations
@@ -127,6 +128,34 @@ def build(path: Path, count: int, chunk: int = 50_000) -> list[str]:
     return bodies
 
 
+def build_pg(url: str, count: int, chunk: int = 50_000) -> list[str]:
+    """The same events into a fresh PostgreSQL database (COPY), then VACUUM ANALYZE."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    bodies: list[str] = []
+    columns = INSERT[INSERT.index("(") + 1:INSERT.index(")")]
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY audit_events ({columns}) FROM STDIN") as copy:
+            for body, row in events(count):
+                bodies.append(body)
+                copy.write_row(row)
+                if len(bodies) % chunk == 0:
+                    print(f"\r  building: {len(bodies):,} events", end="", file=sys.stderr,
+                          flush=True)
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE audit_events")
+    print(" done", file=sys.stderr)
+    return bodies
+
+
 def bare_chain(bodies: list[str]) -> tuple[float, float, str]:
     """The hashes alone, from memory instead of the database: (wall s, cpu s, last hash)."""
     sha, sep = hashlib.sha256, chain.SEP
@@ -137,8 +166,8 @@ def bare_chain(bodies: list[str]) -> tuple[float, float, str]:
     return time.perf_counter() - start, time.process_time() - cpu, prev
 
 
-def timed_verify(path: Path) -> tuple[float, float, audit.Verification]:
-    engine = make_engine(f"sqlite:///{path}")
+def timed_verify(url: str) -> tuple[float, float, audit.Verification]:
+    engine = make_engine(url)
     start, cpu = time.perf_counter(), time.process_time()
     with unit_of_work(engine) as s:
         result = audit.verify(s)
@@ -152,21 +181,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reuse", action="store_true",
-                        help="keep bench/out/audit.db if it holds --events events already")
+                        help="keep bench/out/audit.db (or the PostgreSQL database) if it holds "
+                             "--events events already")
+    parser.add_argument("--pg", metavar="URL", default=None,
+                        help="verify in PostgreSQL instead: the server and credentials of URL, "
+                             "database acsa_bench_audit (dropped and made anew), e.g. "
+                             "postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
     path = OUT / "audit.db"
+    url = (f"{args.pg.rpartition('/')[0]}/acsa_bench_audit" if args.pg
+           else f"sqlite:///{path}")
 
     start = time.perf_counter()
-    if args.reuse and path.exists() and _count(path) == args.events:
+    if args.reuse and _count(url) == args.events:
         bodies = [body for body, _ in events(args.events)]
     else:
-        bodies = build(path, args.events)
+        bodies = build_pg(url, args.events) if args.pg else build(path, args.events)
     build_seconds = time.perf_counter() - start
 
     bare, verified = [], []
     for _ in range(args.repeat):  # alternated, so drift in the machine's speed hits both
         bare.append(bare_chain(bodies))
-        verified.append(timed_verify(path))
+        verified.append(timed_verify(url))
     bare_s = statistics.median(s for s, _, _ in bare)
     bare_cpu = statistics.median(c for _, c, _ in bare)
     verify_s = statistics.median(s for s, _, _ in verified)
@@ -176,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     n = len(bodies)
     ratio = bare_s / verify_s
 
-    print(f"audit verify benchmark: {n:,} events in {path.name} (built in {build_seconds:.0f} s"
+    where = "PostgreSQL database acsa_bench_audit" if args.pg else path.name
+    print(f"audit verify benchmark: {n:,} events in {where} (built in {build_seconds:.0f} s"
           f"); median of {args.repeat} runs each")
     print(f"verify: ok={result.ok}, {result.events:,} events; its head equals the bare "
           f"chain's: {'yes' if heads_agree else 'NO'}\n")
@@ -196,9 +233,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _count(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+def _count(url: str) -> int:
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        if not path.exists():
+            return -1
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM audit_events").fetchone()
+            return int(row[0]) if row else -1
+    except psycopg.Error:
+        return -1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Balances and ageing over large books, against ledger-cli on the same books.
 
-Builds a SQLite file under bench/out/ with --lines ledger lines (default 1,000,000; see
-_books_build.py for their shape), then, each in a child process of its own so that the build
-counts for nothing and each peak RSS is that step's alone:
+Builds a SQLite file under bench/out/ (with --pg, a PostgreSQL database) holding --lines
+ledger lines (default 1,000,000; see _books_build.py for their shape), then, each in a child
+process of its own so that the build counts for nothing and each peak RSS is that step's alone:
   * acsa: acsa.ledger.reports.balances + ageing as of --as-of (timed inside the child, from
     opening the unit of work to the last row), --repeat times;
   * export: write_journal(fmt="ledger") of the whole books to bench/out/books.ledger;
@@ -13,7 +13,7 @@ faster than ledger-cli); CPU time is shown beside it, as contention on a busy ma
 less. Then one untimed `ledger bal --flat` is read back and compared with acsa's balances.
 
     .venv/bin/python bench/books.py [--lines 1000000] [--repeat 3] [--reuse]
-                                     [--hledger-timeout 600]
+                                     [--hledger-timeout 600] [--pg URL]
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ AS_OF = "2026-12-31"
 
 
 # --- the children ----------------------------------------------------------------------------
-def child_reports(db: Path, as_of: dt.date) -> dict[str, object]:
+def child_reports(url: str, as_of: dt.date) -> dict[str, object]:
     from acsa.db.engine import make_engine, unit_of_work
     from acsa.ledger import domain as books
     from acsa.ledger import reports
 
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(url)
     start, cpu = time.perf_counter(), time.process_time()
     with unit_of_work(engine) as s:
         rows = reports.balances(s, as_of=as_of)
@@ -66,11 +66,11 @@ def child_reports(db: Path, as_of: dt.date) -> dict[str, object]:
             "balances": {k: str(v) for k, v in said.items() if v}}
 
 
-def child_export(db: Path, journal: Path) -> dict[str, object]:
+def child_export(url: str, journal: Path) -> dict[str, object]:
     from acsa.db.engine import make_engine, unit_of_work
     from acsa.ledger.export import write_journal
 
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(url)
     start, cpu = time.perf_counter(), time.process_time()
     with unit_of_work(engine) as s, journal.open("w", encoding="utf-8") as out:
         postings = write_journal(s, out, fmt="ledger")
@@ -152,8 +152,8 @@ def read_flat_balance(text: str) -> dict[str, Decimal]:
 
 
 # --- the books -------------------------------------------------------------------------------
-def build_books(db: Path, lines: int) -> tuple[int, float]:
-    from _books_build import World, build
+def build_books(url: str, lines: int) -> tuple[int, float]:
+    from _books_build import World, build, build_pg
     from sqlalchemy import func, select
     from tests.factories import official, setup_world
 
@@ -164,7 +164,12 @@ def build_books(db: Path, lines: int) -> tuple[int, float]:
     from acsa.parties.models import Official
 
     start = time.perf_counter()
-    engine = make_engine(f"sqlite:///{fresh(db)}")
+    if url.startswith("sqlite"):
+        db = Path(url.split("///", 1)[1])
+        engine = make_engine(f"sqlite:///{fresh(db)}")
+    else:
+        _fresh_pg(url)
+        engine = make_engine(url)
     migrate.upgrade(engine)
     with unit_of_work(engine) as s:
         setup_world(s, home("books"))
@@ -178,7 +183,8 @@ def build_books(db: Path, lines: int) -> tuple[int, float]:
             first_id={t: (s.scalar(select(func.max(m.id))) or 0) + 1 for t, m in _tables()})
     engine.dispose()
     written = 0
-    for written in build(db, world, lines):
+    steps = build(db, world, lines) if url.startswith("sqlite") else build_pg(url, world, lines)
+    for written in steps:
         print(f"\r  building: {written:,} ledger lines", end="", file=sys.stderr, flush=True)
     print(" done", file=sys.stderr)
     return written, time.perf_counter() - start
@@ -193,11 +199,33 @@ def _tables() -> list[tuple[str, Any]]:
             ("ledger_lines", LedgerLine)]
 
 
-def count_lines(db: Path) -> int:
-    import sqlite3
+def _fresh_pg(url: str) -> None:
+    """Drop and create the benchmark's own database on the server of `url`."""
+    import psycopg
 
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT count(*) FROM ledger_lines").fetchone()[0])
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def count_lines(url: str) -> int:
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        path = Path(url.split("///", 1)[1])
+        if not path.exists():
+            return 0
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("SELECT count(*) FROM ledger_lines").fetchone()[0])
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM ledger_lines").fetchone()
+            return int(row[0]) if row else 0
+    except psycopg.Error:
+        return 0
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -235,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: skip hledger)")
     parser.add_argument("--child", choices=["build", "reports", "export"],
                         help=argparse.SUPPRESS)
-    parser.add_argument("--db", type=Path, default=OUT / "books.db", help=argparse.SUPPRESS)
+    parser.add_argument("--pg", metavar="URL", default=None,
+                        help="build and read the books in PostgreSQL instead: the server and "
+                             "credentials of URL, database acsa_bench_books (dropped and made "
+                             "anew), e.g. postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--db", default=None, help=argparse.SUPPRESS)  # a child's database URL
     parser.add_argument("--journal", type=Path, default=OUT / "books.ledger",
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -254,8 +286,15 @@ def main(argv: list[str] | None = None) -> int:
 
     # The parent stays small and imports nothing of acsa: a child's peak RSS as the kernel
     # reports it includes the memory of the process that started it.
-    db, journal = args.db, args.journal
-    if args.reuse and db.exists() and count_lines(db) >= args.lines:
+    journal = args.journal
+    if args.pg:
+        db = f"{args.pg.rpartition('/')[0]}/acsa_bench_books"
+        where = "PostgreSQL database acsa_bench_books"
+        journal = journal.with_name("books-pg.ledger")
+    else:
+        db = f"sqlite:///{OUT / 'books.db'}"
+        where = "books.db"
+    if args.reuse and count_lines(db) >= args.lines:
         lines, build_seconds = count_lines(db), 0.0
     else:
         _, built = run_child("build", "--db", str(db), "--lines", str(args.lines))
@@ -305,8 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     assert isinstance(said, dict)
     agree = read_flat_balance(check.stdout) == {k: Decimal(v) for k, v in said.items()}
 
-    print(f"books benchmark: {lines:,} ledger lines in {db.name} "
-          f"({db.stat().st_size / 2**20:.0f} MB, "
+    size = (f"{(OUT / 'books.db').stat().st_size / 2**20:.0f} MB, " if not args.pg else "")
+    print(f"books benchmark: {lines:,} ledger lines in {where} ({size}"
           f"{f'built in {build_seconds:.0f} s' if build_seconds else 'built earlier'}); "
           f"as of {as_of}; median of {args.repeat} runs each")
     print(f"acsa: {facts['balance_rows']} balance rows, {facts['ageing_rows']:,} open claims "
