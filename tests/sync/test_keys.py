@@ -95,7 +95,10 @@ def test_init_key_stores_the_private_key_only_encrypted(s: Session) -> None:
     assert row.private_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
     with pytest.raises(TypeError):  # no password: the PEM is encrypted
         serialization.load_pem_private_key(row.private_pem.encode(), None)
-    key = serialization.load_pem_private_key(row.private_pem.encode(), PASS.encode())
+    with pytest.raises(ValueError):  # the passphrase itself is not the PEM's password
+        serialization.load_pem_private_key(row.private_pem.encode(), PASS.encode())
+    key = serialization.load_pem_private_key(row.private_pem.encode(),
+                                             keys.pem_password(PASS, row.public_key))
     assert isinstance(key, Ed25519PrivateKey)
     assert key.public_key().public_bytes(serialization.Encoding.Raw,
                                          serialization.PublicFormat.Raw).hex() == row.public_key

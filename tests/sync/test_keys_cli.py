@@ -128,7 +128,7 @@ def test_private_key_is_never_in_the_database_file_in_clear(jp: Node) -> None:
         serialization.load_pem_private_key(pem.encode(), None)
     with pytest.raises(ValueError):
         serialization.load_pem_private_key(pem.encode(), b"not the passphrase")
-    key = serialization.load_pem_private_key(pem.encode(), PASS.encode())
+    key = serialization.load_pem_private_key(pem.encode(), keys.pem_password(PASS, public_hex))
     assert isinstance(key, Ed25519PrivateKey)
     raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                             serialization.NoEncryption())
