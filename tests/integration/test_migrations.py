@@ -26,6 +26,7 @@ def test_models_match_the_migrations(db_url):
 
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(
+            conn, opts={"include_object": migrate.include_object}), Base.metadata)
     engine.dispose()
     assert diff == []

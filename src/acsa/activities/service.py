@@ -47,10 +47,16 @@ def add_activity(session: Session, *, code: str, name: str, type: str, place: st
 
 
 def get_activity(session: Session, code: str) -> Activity:
+    from acsa.parties.service import _cached, _remember  # the same per-session lookup
+
+    activity = _cached(session, Activity, code)
+    if activity is not None:
+        return activity  # type: ignore[return-value]
     activity = session.scalar(select(Activity).where(Activity.code == code))
     if activity is None:
         raise errors.NotFound(f"no activity {code!r}", field="activity",
                               hint="List activities with `acsa activities list`.")
+    _remember(session, activity)
     return activity
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, or_, select, text
+from sqlalchemy import String, cast, func, inspect, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from acsa.audit import chain
@@ -18,15 +18,68 @@ from acsa.db.base import utcnow
 from acsa.orders.models import Order
 from acsa.webhooks import outbox
 
+HEAD = "acsa_audit_head"  # session.info: keep the head this session appended (see keep_head)
+APPENDED = "acsa_audit_appended"  # session.info: a list to which `append` adds each event
+
+
+def keep_head(session: Session) -> None:
+    """Let `append` remember the event it appended last in `session`, and chain the next one to
+    it without reading the head again, as long as the same transaction holds the write lock
+    and nothing undid that event. For a session that appends many events in one transaction
+    through `append` only (applying a partner's bundle): a transaction that also inserts
+    events some other way (`documents.bulk_write`) must not use it."""
+    session.info[HEAD] = None
+
+
+def _head_written(session: Session) -> tuple[int, str] | None:
+    """(seq, hash) of the event this transaction appended last, if it is surely the head: kept
+    (`keep_head`), same transaction (which has held the write lock since: BEGIN IMMEDIATE on
+    SQLite, the advisory lock on PostgreSQL), and not undone by a rolled-back savepoint (which
+    makes the event transient again). None: read the head from the table."""
+    kept = session.info.get(HEAD)
+    if kept is None:
+        return None
+    transaction, event = kept
+    if transaction is not session.get_transaction() or not inspect(event).persistent:
+        session.info[HEAD] = None
+        return None
+    return event.seq, event.hash
+
+
+def _may_have_subscribers(session: Session) -> bool:
+    """False only when a session that keeps its head (`keep_head`: it writes nothing but
+    events through the services) has seen, in this transaction, that no webhook subscription
+    is active: then no event of it queues anything, and the query per event is skipped."""
+    if HEAD not in session.info:
+        return True
+    from acsa.webhooks.models import WebhookSubscription
+
+    seen = session.info.get(_SUBSCRIBED)
+    if seen is None or seen[0] is not session.get_transaction():
+        active = session.scalar(select(WebhookSubscription.id)
+                                .where(WebhookSubscription.active).limit(1)) is not None
+        seen = session.info[_SUBSCRIBED] = (session.get_transaction(), active)
+    return bool(seen[1])
+
+
+_SUBSCRIBED = "acsa_audit_subscribed"
+
+
+def _remember_head(session: Session, event: Event) -> None:
+    if HEAD in session.info:
+        session.info[HEAD] = (session.get_transaction(), event)
+
 
 def append(session: Session, *, party: str, actor: str, action: str, subject: str,
            order_hash: str = "", payload: dict[str, Any] | None = None) -> Event:
     """Add the next event. The head is read under the transaction's write lock (BEGIN
     IMMEDIATE on SQLite, a row lock on the head on PostgreSQL) so two writers cannot fork it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(7_341_926)))
-    head = session.execute(
-        select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
+    head = _head_written(session)
+    if head is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(7_341_926)))
+        head = session.execute(
+            select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
     if any(chain.SEP in f for f in (party, actor, action, subject, order_hash)):
         raise ValueError("audit fields may not contain the unit separator")
     seq, prev = (head[0] + 1, head[1]) if head else (1, chain.GENESIS)
@@ -38,10 +91,15 @@ def append(session: Session, *, party: str, actor: str, action: str, subject: st
                   hash=chain.link(prev, event_body))
     session.add(event)
     session.flush()
+    _remember_head(session, event)
+    appended = session.info.get(APPENDED)
+    if appended is not None:  # someone of this transaction wants the events it made
+        appended.append(event)
     from acsa.sync import capture  # a party's node captures its own acts for its partners
 
     capture.on_event(session, event)
-    if order_hash:  # only order events carry an order's hash: webhooks queue in this transaction
+    if order_hash and _may_have_subscribers(session):
+        # only order events carry an order's hash: webhooks queue in this transaction
         outbox.enqueue_for_event(session, event)
     return event
 
@@ -208,15 +266,31 @@ def history(session: Session, subject: str) -> list[Event]:
 
 def search_events(session: Session, *, viewer_party: str, subject: str | None = None,
                   action: str | None = None, descending: bool = False, offset: int = 0,
-                  limit: int | None = None) -> tuple[list[Event], int]:
+                  limit: int | None = None, count_limit: int | None = None
+                  ) -> tuple[list[Event], int]:
     """A page of the events `viewer_party` may read, and how many there are in all: its own
-    (its officials' and users' acts) and every event of an order it is a party to."""
-    own_orders = select(Order.number).where(or_(Order.requesting_party == viewer_party,
-                                                Order.supplying_party == viewer_party))
-    conds = [or_(Event.party == viewer_party, Event.subject.in_(own_orders))]
+    (its officials' and users' acts) and every event of an order it is a party to. With
+    `count_limit`, counted only up to that number (a long history is not counted through)."""
+    # the event's subject is an order of the party: one lookup by the order number's unique
+    # index per event read, not the list of every order number of the party built each time
+    # (`OFFSET 0`: PostgreSQL would otherwise hash all the party's orders first)
+    own_order = select(Order.id).where(
+        Order.number == Event.subject,
+        or_(Order.requesting_party == viewer_party, Order.supplying_party == viewer_party)
+    ).offset(0)
+    conds = [or_(Event.party == viewer_party, own_order.exists())]
     if subject:
         conds.append(Event.subject == subject)
     if action:
         conds.append(Event.action == action)
     key = Event.seq.desc() if descending else Event.seq
-    return paging.page(session, Event, conds, (key,), offset=offset, limit=limit)
+    if count_limit is None:
+        return paging.page(session, Event, conds, (key,), offset=offset, limit=limit)
+    stmt = select(Event).where(*conds).order_by(key).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = list(session.scalars(stmt))
+    if limit is not None and offset == 0 and len(rows) < limit:
+        return rows, len(rows)
+    bounded = select(Event.seq).where(*conds).limit(count_limit).subquery()
+    return rows, session.scalar(select(func.count()).select_from(bounded)) or 0

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.util import identity_key
 
 from acsa import errors, money, units
 from acsa.activities import service as activities
@@ -118,15 +119,31 @@ class OrderQuery:
 
 def _order_filter(session: Session, q: OrderQuery, viewer_party: str | None) -> list[Any]:
     conds: list[Any] = []
+    sqlite = session.get_bind().dialect.name == "sqlite"
     if viewer_party is not None:
-        conds.append(or_(Order.requesting_party == viewer_party,
-                         Order.supplying_party == viewer_party))
+        if sqlite:  # `|| ''`: SQLite then walks the sort's index, not both party indexes
+            # and a sort of every order of the party (most orders are the viewer's own)
+            conds.append(or_(Order.requesting_party.concat("") == viewer_party,
+                             Order.supplying_party.concat("") == viewer_party))
+        else:
+            conds.append(or_(Order.requesting_party == viewer_party,
+                             Order.supplying_party == viewer_party))
+
+    def equal(column: Any, value: Any) -> Any:
+        """`column = value`; on SQLite, when more than 10,000 orders have that value, in a
+        form no index serves: the sort's index is walked instead (a page soon fills) rather
+        than every such order read and sorted."""
+        if sqlite and session.scalar(select(func.count()).select_from(
+                select(column).where(column == value).limit(10_001).subquery())) > 10_000:
+            return (column + 0 if isinstance(value, int) else column.concat("")) == value
+        return column == value
+
     if q.agreement:
-        conds.append(Order.agreement_code == q.agreement.upper())
+        conds.append(equal(Order.agreement_code, q.agreement.upper()))
     if q.state:
-        conds.append(Order.state == q.state)
+        conds.append(equal(Order.state, q.state))
     if q.activity:
-        conds.append(Order.activity_id == activities.get_activity(session, q.activity).id)
+        conds.append(equal(Order.activity_id, activities.get_activity(session, q.activity).id))
     if q.party:
         p = q.party.upper()
         conds.append(or_(Order.requesting_party == p, Order.supplying_party == p))
@@ -136,24 +153,88 @@ def _order_filter(session: Session, q: OrderQuery, viewer_party: str | None) -> 
         conds.append(Order.order_on >= q.date_from)
     if q.date_to:
         conds.append(Order.order_on <= q.date_to)
-    if q.text:
-        like = f"%{q.text.strip().lower()}%"
-        conds.append(or_(func.lower(Order.number).like(like), Order.id.in_(
-            select(OrderLine.order_id).where(func.lower(OrderLine.description).like(like)))))
+    if q.text and q.text.strip():
+        # the number or a line's description contains the text, case folded. Indexed
+        # (migration 0010): on SQLite the FTS5 trigram table `order_search` (any substring of
+        # three characters or more), on PostgreSQL GIN trigram indexes under this same LIKE.
+        # Text of fewer than three characters, or holding LIKE's `%` or `_` or a line break,
+        # is matched with LIKE on SQLite too: the orders found are always those LIKE finds.
+        from sqlalchemy import literal_column, table
+        from sqlalchemy import text as sql_text
+
+        text = q.text.strip()
+        like = f"%{text.lower()}%"
+        if sqlite and len(text) >= 3 and not any(c in text for c in "%_\n\r"):
+            phrase = '"' + text.replace('"', '""') + '"'
+            found = (select(literal_column("rowid")).select_from(table("order_search"))
+                     .where(sql_text("order_search MATCH :order_search_phrase")
+                            .bindparams(order_search_phrase=phrase)))
+            # up to 10,000 matches: read them and sort them; more (a word most orders hold):
+            # walk the sort's index and test each order as it comes, which soon fills a page
+            dense = 10_000
+            many = session.scalar(select(func.count()).select_from(
+                found.limit(dense + 1).subquery())) or 0
+            if many <= dense:
+                conds.append(Order.id.in_(found))
+            else:
+                conds.append(or_(func.lower(Order.number).like(like), select(OrderLine.id).where(
+                    OrderLine.order_id == Order.id,
+                    func.lower(OrderLine.description).like(like)).exists()))
+        elif sqlite:  # short text, or LIKE's wildcards: as typed, over every order
+            conds.append(or_(func.lower(Order.number).like(like), Order.id.in_(
+                select(OrderLine.order_id).where(
+                    func.lower(OrderLine.description).like(like)))))
+        else:
+            # PostgreSQL: the same LIKE, served by the trigram indexes. Few matches (up to
+            # 10,000 in lines and in numbers): their ids, then those orders by key. More (a
+            # word most orders hold): each order met in the sort's index is tested by its own
+            # lines (`OFFSET 0` keeps the planner from hashing every matching line first).
+            from sqlalchemy import BigInteger, any_, literal
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            ids: set[int] = set()
+            for part in (select(OrderLine.order_id).where(
+                             func.lower(OrderLine.description).like(like)),
+                         select(Order.id).where(func.lower(Order.number).like(like))):
+                found_ids = list(session.scalars(part.limit(10_001)))
+                if len(found_ids) > 10_000:
+                    conds.append(or_(func.lower(Order.number).like(like), select(
+                        OrderLine.id).where(OrderLine.order_id == Order.id,
+                                            func.lower(OrderLine.description).like(like))
+                        .offset(0).exists()))
+                    break
+                ids.update(found_ids)
+            else:
+                conds.append(Order.id == any_(literal(sorted(ids), ARRAY(BigInteger))))
     return conds
 
 
 def search_orders(session: Session, q: OrderQuery, *, viewer_party: str | None = None,
-                  offset: int = 0, limit: int | None = None) -> tuple[list[Order], int]:
-    """A page of the register and the number of orders matching in all."""
+                  offset: int = 0, limit: int | None = None,
+                  count_limit: int | None = None) -> tuple[list[Order], int]:
+    """A page of the register and the number of orders matching in all; with `count_limit`,
+    counted only up to that number (a count of `count_limit` means "at least that many"), so
+    a page of a long history does not count it all."""
     if q.sort not in SORTS:
         raise errors.InvalidInput(f"cannot sort by {q.sort!r}", field="sort",
                                   hint=f"Sort by one of: {', '.join(SORTS)}.")
     conds = _order_filter(session, q, viewer_party)
     key = SORTS[q.sort].desc() if q.descending else SORTS[q.sort]
     # a register shows lines (for the total), not deliveries or receipts: those load if touched
-    return paging.page(session, Order, conds, (key, Order.id), offset=offset, limit=limit,
-                       options=(lazyload(Order.deliveries), lazyload(Order.receipts)))
+    options = (lazyload(Order.deliveries), lazyload(Order.receipts))
+    if count_limit is None:
+        return paging.page(session, Order, conds, (key, Order.id), offset=offset, limit=limit,
+                           options=options)
+    from sqlalchemy import literal
+
+    stmt = select(Order).where(*conds).order_by(key, Order.id).offset(offset).options(*options)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = list(session.scalars(stmt))
+    if limit is not None and offset == 0 and len(rows) < limit:
+        return rows, len(rows)  # the whole result is on this page
+    bounded = select(literal(1)).select_from(Order).where(*conds).limit(count_limit).subquery()
+    return rows, session.scalar(select(func.count()).select_from(bounded)) or 0
 
 
 def list_orders(session: Session, *, agreement: str | None = None, state: str | None = None,
@@ -177,8 +258,14 @@ def snapshot(session: Session, order: Order) -> dict[str, Any]:
     def code(model: type[Official] | type[Unit], ident: int | None) -> str | None:
         return session.get(model, ident).code if ident else None  # type: ignore[union-attr]
 
+    # the officials and units named below, not yet in the session, in one query each
+    held = _prefetch(session, Official, [
+        order.requested_by_id, order.accepted_by_id,
+        *(d.delivered_by_id for d in order.deliveries),
+        *(r.received_by_id for r in order.receipts)])
+    held += _prefetch(session, Unit, [order.requesting_unit_id, order.supplying_unit_id])
     activity = session.get(activities.Activity, order.activity_id)
-    return {
+    data = {
         "number": order.number, "agreement": order.agreement_code,
         "agreement_version": order.agreement_version,
         "implementing_arrangement": order.implementing_arrangement,
@@ -216,6 +303,20 @@ def snapshot(session: Session, order: Order) -> dict[str, Any]:
             for r in order.receipts],
         "dispute_reason": order.dispute_reason, "cancel_reason": order.cancel_reason,
     }
+    del held
+    return data
+
+
+def _prefetch(session: Session, model: type[Official] | type[Unit],
+              ids: list[int | None]) -> list[Any]:
+    """Load the rows of `ids` missing from the session's identity map with one query, so the
+    `session.get` of each that follows finds it there (instead of one query per row). Returns
+    the rows loaded, for the caller to hold while it reads them."""
+    present = session.identity_map
+    missing = {i for i in ids if i is not None and identity_key(model, i) not in present}
+    if not missing:
+        return []
+    return list(session.scalars(select(model).where(model.id.in_(sorted(missing)))))
 
 
 INTERNAL_FIELDS = ("fund_citation", "notes")  # the requesting party's own, never the partner's
@@ -242,17 +343,17 @@ def _line_no(order: Order, line_id: int) -> int:
     return next(ln.line_no for ln in order.lines if ln.id == line_id)
 
 
-def _rehash(session: Session, order: Order) -> str:
+def _rehash(session: Session, order: Order, snap: dict[str, Any] | None = None) -> str:
     """Hash the order as it now stands. Deliveries and receipts are appended through the
     order's relationships and the snapshot holds no generated ids, so the loaded order is
-    current without a reload or a flush."""
-    order.content_hash = content_hash(snapshot(session, order))
+    current without a reload or a flush. `snap`: its snapshot, if the caller just took it."""
+    order.content_hash = content_hash(snap if snap is not None else snapshot(session, order))
     return order.content_hash
 
 
 def _event(session: Session, order: Order, *, actor: Official | None, action: str,
-           payload: dict[str, Any]) -> None:
-    h = _rehash(session, order)
+           payload: dict[str, Any], snap: dict[str, Any] | None = None) -> None:
+    h = _rehash(session, order, snap)
     audit.append(session, party=actor.party_code if actor else "", action=f"order.{action}",
                  actor=actor.code if actor else "system", subject=order.number, order_hash=h,
                  payload=payload)
@@ -352,9 +453,7 @@ def _take_number(session: Session, agreement: Agreement, party: str, fy: int,
     if session.scalar(select(Order.id).where(Order.number == number)) is not None:
         raise errors.AlreadyExists(f"order {number} already exists", field="number")
     _next_number(session, agreement, party, fy)  # creates and locks the counter
-    counter = session.scalar(select(OrderCounter).where(
-        OrderCounter.agreement_code == agreement.code, OrderCounter.party_code == party,
-        OrderCounter.fiscal_year == fy))
+    counter = session.get(OrderCounter, (agreement.code, party, fy))  # just loaded: no query
     assert counter is not None
     counter.last = max(counter.last - 1, int(tail))
     session.flush()
@@ -406,7 +505,8 @@ def create_order(session: Session, *, agreement_code: str, activity_code: str, b
         supplying_unit_id=s_unit.id if s_unit else None, order_on=order_on, currency=currency,
         delivery_place=delivery_place, delivery_on=delivery_on, fund_citation=fund_citation,
         billing_address=billing_address, requester_poc=requester_poc, supplier_poc=supplier_poc,
-        notes=notes, state=State.DRAFT.value, created_by_id=creator.id, lines=built)
+        notes=notes, state=State.DRAFT.value, created_by_id=creator.id, lines=built,
+        deliveries=[], receipts=[])  # a new order has none: no query to find that out
     session.add(order)
     session.flush()
     _event(session, order, actor=creator, action="created",
@@ -511,10 +611,11 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
         raise
     order.state = State.ACCEPTED.value
     order.accepted_at = utcnow()
-    order.accepted_hash = content_hash(
-        {k: v for k, v in snapshot(session, order).items() if k != "state"})
+    snap = snapshot(session, order)  # the accepted order: signed without its state, then hashed
+    order.accepted_hash = content_hash({k: v for k, v in snap.items() if k != "state"})
     _event(session, order, actor=official, action="accepted",
-           payload={"on": on, "signed_hash": order.accepted_hash, "warnings": warnings})
+           payload={"on": on, "signed_hash": order.accepted_hash, "warnings": warnings},
+           snap=snap)
     return Outcome(order, warnings)
 
 

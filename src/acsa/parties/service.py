@@ -45,11 +45,37 @@ def add_unit(session: Session, *, code: str, party: str, name: str, address: str
     return unit
 
 
+def _cached(session: Session, model: type, code: str) -> object | None:
+    """The `model` row with `code` already loaded in this session, found through the session's
+    identity map instead of a query (the ids of rows found by code are remembered per session).
+    Flushes first, as the query it replaces would have (autoflush), so what is written and when
+    stays the same. A row whose code no longer matches (a rolled-back savepoint that freed the
+    id) is not trusted: the caller queries."""
+    ident = session.info.get(_BY_CODE, {}).get((model, code))
+    if ident is None:
+        return None
+    if session.autoflush:
+        session.flush()
+    row = session.get(model, ident)
+    return row if row is not None and row.code == code else None  # type: ignore[attr-defined]
+
+
+def _remember(session: Session, row: object) -> None:
+    session.info.setdefault(_BY_CODE, {})[(type(row), row.code)] = row.id  # type: ignore[attr-defined]
+
+
+_BY_CODE = "acsa_id_by_code"
+
+
 def get_unit(session: Session, code: str) -> Unit:
+    unit = _cached(session, Unit, code)
+    if unit is not None:
+        return unit  # type: ignore[return-value]
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
         raise errors.NotFound(f"no unit {code!r}", field="unit",
                               hint="List units with `acsa units list`.")
+    _remember(session, unit)
     return unit
 
 
@@ -95,10 +121,16 @@ def add_official(session: Session, *, code: str, name: str, party: str, role: st
 
 
 def get_official(session: Session, code: str) -> Official:
+    """The official by code; loaded once per session (a command asks for its actor several
+    times: the service, the authority check, the separation check)."""
+    official = _cached(session, Official, code)
+    if official is not None:
+        return official  # type: ignore[return-value]
     official = session.scalar(select(Official).where(Official.code == code))
     if official is None:
         raise errors.NotFound(f"no official {code!r}", field="by",
                               hint="List officials with `acsa officials list`.")
+    _remember(session, official)
     return official
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acsa import errors, money
+from acsa.audit import service as audit
 from acsa.audit.models import Event
 from acsa.orders.models import Order
 from acsa.sync import capture, ownership
@@ -77,7 +78,11 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
             raise errors.NotOwner(f"{ev.origin} cannot create order {body['number']}: only "
                                   "its requesting party creates an order")
         return
-    order = order_of(session, ev.subject)
+    # the two parties only: the service loads the whole order (locked) when it applies the event
+    order = session.execute(select(Order.number, Order.requesting_party, Order.supplying_party)
+                            .where(Order.number == ev.subject)).first()
+    if order is None:
+        raise Waiting(f"order {ev.subject} has not arrived")
     debtor = None
     if kind.startswith("claim."):
         claim = session.scalar(select(Claim).where(Claim.number == body["claim"]))
@@ -94,11 +99,12 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
 
 
 def _actor_party(session: Session, code: str) -> str:
-    from acsa.parties.models import Official
+    from acsa.parties import service as parties
 
-    official = session.scalar(select(Official).where(Official.code == code))
-    if official is None:
-        raise Waiting(f"official {code} has not arrived")
+    try:  # the same lookup the service makes next: loaded once
+        official = parties.get_official(session, code)
+    except errors.NotFound:
+        raise Waiting(f"official {code} has not arrived") from None
     return official.party_code
 
 
@@ -284,6 +290,8 @@ def apply_event(session: Session, ev: InboxEvent) -> None:
         raise errors.NotOwner(f"official {ev.actor} is not an official of {ev.origin}",
                               field="actor")
     session.info[capture.APPLYING] = True
+    appended: list[Event] = []
+    session.info[audit.APPENDED] = appended
     try:
         try:
             APPLY[ev.kind](session, ev, body)
@@ -291,8 +299,12 @@ def apply_event(session: Session, ev: InboxEvent) -> None:
             raise Waiting(e.message) from None
     finally:
         session.info[capture.APPLYING] = False
+        session.info.pop(audit.APPENDED, None)
     if ev.kind.startswith("order."):
-        mine = session.scalar(select(Event.order_hash).where(
+        # the order hash of our latest event of this kind on the subject: the one just
+        # appended (read back from the table only if the service appended none)
+        made = [e for e in appended if e.subject == ev.subject and e.action == ev.kind]
+        mine = made[-1].order_hash if made else session.scalar(select(Event.order_hash).where(
             Event.subject == ev.subject, Event.action == ev.kind).order_by(Event.seq.desc())
             .limit(1))
         if mine != body.get("order_hash"):
