@@ -8,6 +8,7 @@ import hashlib
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import csrf_of
@@ -82,6 +83,26 @@ def test_the_register_filters_sorts_and_pages(browser_for: Browser):
     assert unknown.status_code == 200 and "no activity" in unknown.text
     assert "Orders 1–8 of 8" in ph.get("/orders").text
     assert "No order matches." in ph.get("/orders", params={"page": "2"}).text
+
+
+def test_the_register_counts_only_up_to_a_bound(browser_for: Browser,
+                                                monkeypatch: pytest.MonkeyPatch):
+    """A long history is not counted to the end: "more than 10,000" (here 3, pages of 2)."""
+    from acsa.web.routes import orders as register
+
+    monkeypatch.setattr(register, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(register, "PAGE_SIZE", 2)
+    ph = browser_for("ph-app")
+    page = ph.get("/orders").text
+    assert "Orders 1–2 of more than 3" in page and 'rel="next"' in page
+    assert "Page 1<" in page and "Page 1 of" not in page
+    assert len(numbers(page)) == 2
+    page = ph.get("/orders", params={"page": "4"}).text
+    assert "Orders 7–8 of more than 3" in page and len(numbers(page)) == 2
+    page = ph.get("/orders", params={"q": "provisions"}).text
+    assert "Orders 1–1 of 1" in page  # few: counted exactly
+    ja = browser_for("ph-app", lang="ja").get("/orders").text
+    assert "3 件超中 1–2 件目" in ja
 
 
 def test_actions_appear_only_for_who_may_take_them(browser_for: Browser):

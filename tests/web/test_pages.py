@@ -149,6 +149,38 @@ def test_audit_events_are_paged_and_the_chain_verified_by_auditors(browser_for: 
     assert "Nothing matches." in us
 
 
+def test_audit_events_are_counted_up_to_a_bound(world, browser_for: Browser,
+                                                monkeypatch: pytest.MonkeyPatch):
+    """A long history is not counted through: "more than 10,000" (here 3); the rows are the
+    same as the ones counted in full, and the same as the old rule's (own acts, or the
+    subject is an order of the party)."""
+    from sqlalchemy import or_, select
+
+    from acsa.audit import service as audit
+    from acsa.audit.models import Event
+    from acsa.db.engine import unit_of_work
+    from acsa.orders.models import Order
+    from acsa.web.routes import pages
+
+    with unit_of_work(world) as s:
+        own = select(Order.number).where(or_(Order.requesting_party == "JP",
+                                             Order.supplying_party == "JP"))
+        rule = list(s.scalars(select(Event.seq).where(
+            or_(Event.party == "JP", Event.subject.in_(own))).order_by(Event.seq.desc())))
+        full, n = audit.search_events(s, viewer_party="JP", descending=True)
+        assert [e.seq for e in full] == rule and n == len(rule) > 6
+        some, m = audit.search_events(s, viewer_party="JP", descending=True, offset=2,
+                                      limit=2, count_limit=4)
+        assert [e.seq for e in some] == rule[2:4] and m == 4
+    monkeypatch.setattr(pages, "EVENTS_COUNTED", 3)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    page = browser_for("jp-audit").get("/audit").text
+    assert "Rows 1–2 of more than 3" in page and 'rel="next"' in page
+    assert "Page 1<" in page
+    ja = browser_for("jp-audit", lang="ja").get("/audit").text
+    assert "3 件超中 1–2 件目" in ja
+
+
 def test_people_are_the_party_s_own_and_users_only_for_administrators(browser_for: Browser):
     ph = browser_for("ph-app").get("/people").text
     assert "ph-cruz" in ph and "₱50,000,000.00" in ph and "jp-sato" not in ph

@@ -48,6 +48,7 @@ REFUSAL = {"invalid": N_("A value in the form cannot be used."),
            "forbidden": N_("You are not authorised to do this."),
            "unauthenticated": N_("Please sign in."),
            "throttled": N_("Too many attempts: please wait."),
+           "integrity": N_("A signature or a checksum does not match: nothing was used."),
            "": N_("The action was refused.")}
 CLAIM_STATE = {"open": N_("open"), "settled": N_("settled"),
                "converted": N_("converted to cash")}
@@ -125,10 +126,13 @@ AUDIT_RESULT = {"ok": N_("The chain is intact."), "broken": N_("The chain is bro
 BUCKET = {"0-30": N_("0-30 days"), "31-90": N_("31-90 days"),
           "91-180": N_("91-180 days"), "181-365": N_("181-365 days"),
           "over 12 months": N_("over 12 months"), "over 18 months": N_("over 18 months")}
+DIFFERENCE = {"amount": N_("amount different"), "quantity": N_("quantity different"),
+              "state": N_("state different"), "detail": N_("details different"),
+              "only_ours": N_("only in our book"), "only_theirs": N_("only in theirs")}
 
 TABLES = {"role": ROLE, "action": ACTION, "done": DONE, "event": EVENT, "work": WORK,
           "refusal": REFUSAL, "claim_state": CLAIM_STATE, "settlement": SETTLEMENT,
           "discrepancy": DISCREPANCY, "part": CEILING_PART, "rule": RULE, "element": ELEMENT,
           "activity_type": ACTIVITY_TYPE, "rate_kind": RATE_KIND, "rate_policy": RATE_POLICY,
           "offset_rule": OFFSET_RULE, "overdue_in_kind": OVERDUE_IN_KIND, "term": TERM,
-          "audit_result": AUDIT_RESULT, "bucket": BUCKET}
+          "audit_result": AUDIT_RESULT, "bucket": BUCKET, "difference": DIFFERENCE}

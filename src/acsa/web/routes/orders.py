@@ -38,6 +38,7 @@ from acsa.web import actions, deps
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+COUNT_LIMIT = 10_000  # the register counts up to this many, then says "more than"
 SORTS = ("number", "order_on", "state", "agreement")
 
 
@@ -79,11 +80,15 @@ def register(request: Request) -> Response:
         try:
             rows, count = service.search_orders(s, query, viewer_party=p.viewer.party,
                                                 offset=(page_no - 1) * PAGE_SIZE,
-                                                limit=PAGE_SIZE)
+                                                limit=PAGE_SIZE, count_limit=COUNT_LIMIT + 1)
         except errors.AcsaError as e:
             rows, count, error = [], 0, deps.refusal(e)
         act_codes = {a.id: a.code for a in acts}
-        pages = max(1, math.ceil(count / PAGE_SIZE))
+        # counted up to 10,001 only: "more than 10,000", and paging to the 400th page
+        more = count > COUNT_LIMIT
+        pages = max(1, math.ceil(min(count, COUNT_LIMIT) / PAGE_SIZE))
+        if more:  # a next page while this one is full
+            pages = max(pages, page_no + (len(rows) == PAGE_SIZE))
         base = {k: v for k, v in f.items() if v}
 
         def link(n: int) -> str:
@@ -95,11 +100,12 @@ def register(request: Request) -> Response:
         items = [{"o": o, "activity": act_codes.get(o.activity_id, ""),
                   "total": service.total(o)} for o in rows]
         return deps.render(request, "orders.html", {
-            "p": p, "f": f, "items": items, "count": count, "page": page_no, "pages": pages,
+            "p": p, "f": f, "items": items, "count": min(count, COUNT_LIMIT), "more": more,
+            "page": page_no, "pages": pages,
             "link": link, "sort_link": sort_link, "states": [s.value for s in State],
             "agreements": covered, "activities": acts, "error": error,
             "first": (page_no - 1) * PAGE_SIZE + 1 if count else 0,
-            "last": min(page_no * PAGE_SIZE, count)}, lang=p.lang)
+            "last": (page_no - 1) * PAGE_SIZE + len(rows)}, lang=p.lang)
 
 
 # --- one order -----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from acsa.web import dashboard, deps
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 MOVEMENTS = 50  # statement movements per page
+EVENTS_COUNTED = 10_000  # the audit page counts events up to this many, then "more than"
 CURRENCIES = ("PHP", "JPY", "USD")
 CLAIM_STATES = ("open", "settled", "converted")
 METHODS = ("cash", "rik", "eve")
@@ -78,12 +79,20 @@ class Pager:
     """Page `page` of `count` rows at `size` a page, with links that keep the filters."""
 
     def __init__(self, path: str, filters: dict[str, str], page: int, count: int,
-                 size: int = PAGE_SIZE, key: str = "page") -> None:
+                 size: int = PAGE_SIZE, key: str = "page", count_limit: int | None = None,
+                 shown: int | None = None) -> None:
+        """`count_limit`: the count was bounded (a count above it means "more than it");
+        `shown`: the rows on this page, when the count was bounded."""
+        self.more = count_limit is not None and count > count_limit
+        if self.more:
+            count = count_limit  # type: ignore[assignment]
         self.path, self.page, self.count, self.size, self.key = path, page, count, size, key
         self.base = {k: v for k, v in filters.items() if v}
         self.pages = max(1, math.ceil(count / size))
+        if self.more:  # a next page while this one is full
+            self.pages = max(self.pages, page + (shown == size))
         self.first = (page - 1) * size + 1 if count else 0
-        self.last = min(page * size, count)
+        self.last = min(page * size, count) if shown is None else (page - 1) * size + shown
         self.offset = (page - 1) * size
 
     def link(self, n: int) -> str:
@@ -385,14 +394,17 @@ def _audit_context(s: Session, p: deps.Page, request: Request) -> dict[str, Any]
     rows, count = audit.search_events(s, viewer_party=p.viewer.party,
                                       subject=f["subject"] or None, action=f["action"] or None,
                                       descending=f["dir"] == "desc",
-                                      offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+                                      offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                                      count_limit=EVENTS_COUNTED + 1)
     payloads = {}
     for e in rows:
         try:
             payloads[e.seq] = json.loads(e.payload)
         except ValueError:
             payloads[e.seq] = {}
-    return {"f": f, "items": rows, "pg": Pager("/audit", f, page_no, count),
+    return {"f": f, "items": rows, "pg": Pager("/audit", f, page_no, count,
+                                               size=PAGE_SIZE, count_limit=EVENTS_COUNTED,
+                                               shown=len(rows)),
             "may_verify": may_verify(p.viewer), "payloads": payloads, "verified": None}
 
 
