@@ -360,3 +360,101 @@ def test_a_postgresql_node_against_a_sqlite_node(world_template: Callable[..., s
     finally:
         pg.close()
         lite.close()
+
+
+# --- the third level: buckets within a month ---------------------------------------------------
+def test_buckets_find_exactly_the_planted_differences(
+        two: tuple[Node, Node, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking only for the differing buckets of each month (never the whole month) gives the
+    same report, difference for difference and count for count, as asking for whole months."""
+    ph, jp, numbers = two
+    plant(ph, jp, numbers)
+    whole = rc.reconcile(fetcher(ph), fetcher(jp))
+    assert all("/" not in k for k in whole.requested)
+    monkeypatch.setattr(rc, "WHOLE_MONTH", 2.0)  # never the whole month if both have it
+    ours_calls: list[Any] = []
+    their_calls: list[Any] = []
+    parts = rc.reconcile(fetcher(ph, calls=ours_calls), fetcher(jp, calls=their_calls))
+    asked = their_calls[1]
+    assert their_calls == [None, asked] and ours_calls == [None, asked]
+    assert any("/" in k for k in asked)
+    assert "2026-09" in asked  # a month PH lacks is asked whole
+    assert all(k[:7] in whole.months_differing for k in asked)
+    a, b = fetcher(ph)(None), fetcher(jp)(None)
+    for k in asked:
+        if "/" in k:
+            assert k[8:] in rc.differing_buckets(a, b, k[:7])
+    assert [d.to_dict() for d in parts.differences] == [d.to_dict() for d in whole.differences]
+    for name in ("orders", "claims", "matched_orders", "matched_claims", "months_differing",
+                 "unresolved", "leaves_requested", "our_root", "their_root"):
+        assert getattr(parts, name) == getattr(whole, name), name
+    # each bucket's leaves hash to its root, and only hold that bucket's orders and claims
+    doc = fetcher(jp)(asked)
+    for k, leaves in doc["leaves"].items():
+        if "/" in k:
+            assert all(rc.bucket_of(n) == k[8:] for n in leaves["orders"])
+            assert rc.bucket_roots_of_leaves(leaves)[k[8:]][0] == \
+                doc["months"][k[:7]]["buckets"][k[8:]]["root"]
+
+
+def test_bucket_roots_hash_to_the_month_and_are_checked(
+        two: tuple[Node, Node, dict[str, str]]) -> None:
+    ph, jp, numbers = two
+    roots = fetcher(ph)(None)
+    for m, entry in roots["months"].items():
+        whole = fetcher(ph)([m])
+        assert rc.bucket_roots_of_leaves(whole["leaves"][m]) == {
+            b: (e["root"], e["orders"], e["claims"]) for b, e in entry["buckets"].items()}
+        assert sum(e["orders"] for e in entry["buckets"].values()) == entry["orders"]
+    bad = json.loads(json.dumps(roots))
+    b = next(iter(bad["months"]["2026-08"]["buckets"]))
+    bad["months"]["2026-08"]["buckets"][b]["root"] = "0" * 64
+    with pytest.raises(errors.IntegrityError):
+        rc.check_leaves(bad, "their")
+    # a bucket's leaves that were changed do not hash to its root
+    key = f"2026-06/{rc.bucket_of(numbers['b'])}"
+    part = fetcher(jp)([key])
+    part["leaves"][key]["orders"][numbers["b"]]["state"] = "closed"
+    with pytest.raises(errors.IntegrityError):
+        rc.check_leaves(part, "their")
+    with ph.session() as s, pytest.raises(errors.InvalidInput):
+        rc.summary(s, agreement="PHJP", as_of=AS_OF, party_pair=("PH", "JP"),
+                   months=["2026-06/zz"])
+    with ph.session() as s, pytest.raises(errors.InvalidInput):
+        rc.summary(s, agreement="PHJP", as_of=AS_OF, party_pair=("PH", "JP"),
+                   months=[f"2026-06/{rc.BUCKETS:02x}"])
+
+
+def test_cached_bucket_digests_equal_the_recomputation(
+        two: tuple[Node, Node, dict[str, str]]) -> None:
+    """Only the buckets new lines touched are recomputed, through the indexes, and every
+    answer (roots, and the leaves of months and buckets) equals the one computed from every
+    line without the cache."""
+    ph, jp, numbers = two
+
+    def both(keys: list[str] | None) -> tuple[dict[str, Any], dict[str, Any], str]:
+        with ph.session() as s:
+            rc.repeatable_read(s)
+            book = rc.compute(s, agreement="PHJP", as_of=AS_OF, party_pair=("PH", "JP"),
+                              months=keys)
+            cached = book.summary(keys)
+        with ph.session() as s:
+            fresh = rc.summary(s, agreement="PHJP", as_of=AS_OF, party_pair=("PH", "JP"),
+                               months=keys, use_cache=False)
+        return cached, fresh, book.cache
+
+    assert both(None)[2] == "miss"
+    plant(ph, jp, numbers)  # new lines on orders b (June) and e (August)
+    keys = ["2026-05", f"2026-06/{rc.bucket_of(numbers['b'])}",
+            f"2026-08/{rc.bucket_of(numbers['d'])}"]
+    cached, fresh, how = both(keys)
+    assert cached == fresh and how.startswith("hit")
+    cached, fresh, how = both(None)
+    assert cached == fresh and how == "hit: 2 of 4 months recomputed"
+    cached, fresh, how = both(None)
+    assert cached == fresh and how == "hit: 0 of 4 months recomputed"
+    with ph.session() as s:  # the sums of chosen orders equal those of the whole scan
+        w = int(s.execute(text("SELECT max(id) FROM ledger_lines")).scalar_one())
+        every, _ = rc._amounts(s, "PHJP", AS_OF, w, None)
+        some = rc._amounts_of(s, "PHJP", AS_OF, w, list(every))
+        assert some == every and every

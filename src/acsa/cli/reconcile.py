@@ -51,7 +51,7 @@ def _agreement(session: Session, ours: str, partner: str, code: str | None) -> s
 def _months(value: str | None) -> list[str] | None:
     if not value:
         return None
-    return [rc.check_month(m.strip()) for m in value.split(",") if m.strip()]
+    return [rc.check_key(m.strip()) for m in value.split(",") if m.strip()]
 
 
 def _setup(s: Session, partner: str, code: str | None) -> tuple[str, str, str]:

@@ -12,6 +12,8 @@ from acsa.db.base import Base, UTCDateTime
 
 class Entry(Base):
     __tablename__ = "ledger_entries"
+    # reconciliation: an order's entries (migration 0011)
+    __table_args__ = (Index("ix_ledger_entries_order", "order_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     agreement_code: Mapped[str] = mapped_column(String(12))
@@ -38,6 +40,9 @@ class LedgerLine(Base):
               "commodity", "posted_on", "amount"),
         Index("ix_ledger_lines_claim_sums", "account", "claim_id", "commodity", "posted_on",
               "amount"),
+        # reconciliation: an entry's lines with every column its sums read (migration 0011)
+        Index("ix_ledger_lines_entry_sums", "entry_id", "agreement_code", "book", "account",
+              "commodity", "posted_on", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

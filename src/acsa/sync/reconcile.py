@@ -7,14 +7,20 @@ outstanding on the date, from the creditor's receivable lines). The leaves are g
 month of the order date and hashed canonically (`acsa.audit.chain.content_hash`, SHA-256 of
 canonical JSON) into a hash tree:
 
-    month root   = H([amounts digest, states digest, claims digest, #orders, #claims])
+    bucket root  = H([amounts digest, states digest, claims digest, #orders, #claims])
       amounts    = H(sorted [order number, canonical amounts text])   (orders with lines)
       states     = H(sorted [order number, state])
       claims     = H(sorted claim leaves as lists)
+    month root   = H([sorted [bucket, bucket root, #orders, #claims], #orders, #claims])
     root         = H({format, agreement, as_of, parties, months: {month: month root}})
 
+An order's bucket is the first byte of SHA-256 of its number, masked to BUCKETS (its claims
+go with it): the roots answer carries the bucket roots, so only the differing buckets' leaves
+are asked for ("YYYY-MM/bb"), unless they hold WHOLE_MONTH of the month's orders.
+
 The exchanged form (`summary(...)`) is roots only (`months=None`): the root, and per month its
-root and counts; or, with `months=[...]`, those months' roots with their leaves. `compare`
+root, counts and bucket roots; or, with `months=[...]`, those months' entries with the leaves
+of the months or buckets given. `compare`
 compares roots first (equal roots: the books agree, no leaf is looked at), then, only for the
 months whose roots differ, leaf by leaf. `reconcile` drives the two steps against a partner
 that may be a file, an HTTP node or another database.
@@ -37,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -55,11 +62,14 @@ from acsa.audit.chain import canonical_json, content_hash
 from acsa.ledger import domain as books
 from acsa.sync.models import NodeSetting
 
-FORMAT = "acsa-reconcile/1"
+FORMAT = "acsa-reconcile/2"
 US, RS = "\x1f", "\x1e"  # field and record separators of the canonical amounts text
 ZERO = f"{US}0"  # a part whose sum is zero
 CACHE_PREFIX = "reconcile:"
 CACHE_KEEP = 4  # as-of dates cached per agreement
+BUCKETS = 64  # per month; a power of two
+WHOLE_MONTH = 0.5  # ask a month whole when its differing buckets hold this share of orders
+ID_QUERY_SHARE = 0.25  # sums of fewer orders than this share: by order, through the indexes
 RECEIVABLES = [books.receivable(m) for m in ("cash", "rik", "eve")]
 CLAIM_FIELDS = ("order", "state", "method", "currency", "amount", "quantity", "unit",
                 "commodity", "outstanding")
@@ -117,19 +127,41 @@ def parse_amounts(text_: str) -> list[list[Any]]:
     return out
 
 
-def month_digests(orders: list[tuple[str, str, str]], claims: list[list[Any]], *,
+def bucket_of(number: str) -> str:
+    """The bucket of an order (and of its claims) within its month: the low bits of the first
+    byte of SHA-256 of its number, as two hex digits ("00" .. "3f")."""
+    return f"{hashlib.sha256(number.encode('utf-8')).digest()[0] & (BUCKETS - 1):02x}"
+
+
+def check_key(key: str) -> str:
+    """A month ("YYYY-MM") or one bucket of a month ("YYYY-MM/bb")."""
+    month, sep, bucket = str(key).partition("/")
+    check_month(month)
+    if sep and not (len(bucket) == 2 and all(c in "0123456789abcdef" for c in bucket)
+                    and int(bucket, 16) < BUCKETS):
+        raise errors.InvalidInput(f"{key!r} is not a bucket (YYYY-MM/00 .. YYYY-MM/"
+                                  f"{BUCKETS - 1:02x})", field="months")
+    return key
+
+
+def month_digests(orders: Sequence[Sequence[Any]], claims: list[list[Any]], *,
                   skip_amounts: bool = False) -> tuple[str, str, str]:
-    """(amounts, states, claims) digests of one month: orders as (number, state, amounts
-    text), claims as lists [number, order, state, method, currency, amount, quantity, unit,
-    commodity, outstanding]."""
+    """(amounts, states, claims) digests of one bucket: orders as (number, state, amounts
+    text, ...), claims as lists [number, order, state, method, currency, amount, quantity,
+    unit, commodity, outstanding]."""
     ordered = sorted(orders, key=itemgetter(0))
-    amounts = "" if skip_amounts else content_hash([[n, t] for n, _, t in ordered if t])
-    states = content_hash([[n, s] for n, s, _ in ordered])
+    amounts = "" if skip_amounts else content_hash([[o[0], o[2]] for o in ordered if o[2]])
+    states = content_hash([[o[0], o[1]] for o in ordered])
     return amounts, states, content_hash(sorted(claims, key=itemgetter(0)))
 
 
-def month_root(amounts: str, states: str, claims: str, n_orders: int, n_claims: int) -> str:
+def bucket_root(amounts: str, states: str, claims: str, n_orders: int, n_claims: int) -> str:
     return content_hash([amounts, states, claims, n_orders, n_claims])
+
+
+def month_root(buckets: dict[str, tuple[str, int, int]], n_orders: int, n_claims: int) -> str:
+    """Over the month's buckets: bucket -> (root, orders, claims)."""
+    return content_hash([[[b, *buckets[b]] for b in sorted(buckets)], n_orders, n_claims])
 
 
 def book_root(agreement: str, as_of: str, parties: Sequence[str],
@@ -140,8 +172,9 @@ def book_root(agreement: str, as_of: str, parties: Sequence[str],
 
 @dataclass
 class _Month:
-    orders: list[tuple[str, str, str]] = field(default_factory=list)  # number, state, amounts
-    claims: list[list[Any]] = field(default_factory=list)
+    orders: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # number, state, amounts text, bucket
+    claims: list[list[Any]] = field(default_factory=list)  # the leaf, then the bucket
     members: list[tuple[int, str]] = field(default_factory=list)  # (order id, number)
 
 
@@ -201,6 +234,31 @@ def _amounts(session: Session, agreement: str, as_of: dt.date, w: int,
     return out, int(rows[0][2]) if rows else _lines_upto(session, w)
 
 
+def _amounts_of(session: Session, agreement: str, as_of: dt.date, w: int,
+                order_ids: Iterable[int]) -> dict[int, str]:
+    """order id -> canonical amounts text (lines with id <= w) of the given orders only, by
+    order through ix_ledger_entries_order and ix_ledger_lines_entry_sums (migration 0011): a
+    few index lookups per order instead of a scan of the agreement's lines."""
+    pg = _pg(session)
+    concat = "string_agg(part, ? ORDER BY part COLLATE \"C\")" if pg else "group_concat(part, ?)"
+    ids = sorted(set(order_ids))
+    out: dict[int, str] = {}
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        sql = (f"SELECT order_id, {concat} FROM ("
+               "  SELECT e.order_id AS order_id,"
+               "  l.book || ? || l.account || ? || l.commodity || ? || sum(l.amount) AS part"
+               "  FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id"
+               f"  WHERE e.order_id IN ({', '.join('?' * len(chunk))})"
+               "  AND l.agreement_code = ? AND l.posted_on <= ? AND l.id <= ?"
+               "  GROUP BY e.order_id, l.book, l.account, l.commodity"
+               " ) parts GROUP BY order_id")
+        for order_id, concat_ in _raw(session, sql, [RS, US, US, US, *chunk, agreement,
+                                                      as_of.isoformat(), w]):
+            out[order_id] = _canonical(concat_)
+    return out
+
+
 def _lines_upto(session: Session, w: int, top: int | None = None) -> int:
     """How many ledger lines have an id <= w (`top`: the highest id, when known: then a
     count of every line, which the database answers from its smallest index)."""
@@ -244,7 +302,7 @@ def _cache_read(session: Session, key: str) -> dict[str, Any] | None:
         data = json.loads(row.value)
     except ValueError:
         return None
-    return data if isinstance(data, dict) and data.get("v") == 1 else None
+    return data if isinstance(data, dict) and data.get("v") == 2 else None
 
 
 def _cache_write(session: Session, agreement: str, key: str, value: dict[str, Any]) -> None:
@@ -272,6 +330,9 @@ def clear_cache(session: Session) -> int:
     return int(n.rowcount or 0)  # type: ignore[attr-defined]
 
 
+Digest = tuple[str, str, str, int, int]  # amounts, states, claims, #orders, #claims
+
+
 @dataclass
 class Book:
     """Our book for one agreement as of a date, computed: what `summary` ships parts of."""
@@ -281,43 +342,57 @@ class Book:
     parties: list[str]
     party: str | None
     months: dict[str, _Month]
-    digests: dict[str, tuple[str, str, str]]
-    loaded: set[str]  # months whose leaves are complete (the others' amounts came from cache)
+    digests: dict[str, dict[str, Digest]]  # month -> bucket -> digests and counts
+    loaded: set[str]  # months and "month/bucket"s whose leaves are complete
     cache: str = "off"  # off, miss, or hit with how many months were recomputed
+
+    def buckets(self, m: str) -> dict[str, tuple[str, int, int]]:
+        return {b: (bucket_root(*d), d[3], d[4]) for b, d in sorted(self.digests[m].items())}
+
+    def month(self, m: str) -> dict[str, Any]:
+        buckets = self.buckets(m)
+        n_orders, n_claims = len(self.months[m].orders), len(self.months[m].claims)
+        return {"root": month_root(buckets, n_orders, n_claims), "orders": n_orders,
+                "claims": n_claims, "buckets": {b: {"root": r, "orders": o, "claims": c}
+                                                for b, (r, o, c) in buckets.items()}}
 
     @property
     def roots(self) -> dict[str, str]:
-        return {m: month_root(*self.digests[m], len(self.months[m].orders),
-                              len(self.months[m].claims)) for m in sorted(self.months)}
+        return {m: self.month(m)["root"] for m in sorted(self.months)}
 
     @property
     def root(self) -> str:
         return book_root(self.agreement, self.as_of.isoformat(), self.parties, self.roots)
 
     def summary(self, months: Iterable[str] | None = None) -> dict[str, Any]:
-        roots = self.roots
+        """Roots only (`months=None`): the book's root and every month's root, counts and
+        bucket roots. With `months`: the entries of those months and the leaves of each month
+        ("YYYY-MM") or bucket ("YYYY-MM/bb") given."""
         head: dict[str, Any] = {"format": FORMAT, "agreement": self.agreement,
                                 "as_of": self.as_of.isoformat(), "parties": self.parties,
                                 "party": self.party}
         if months is None:
+            entries = {m: self.month(m) for m in sorted(self.months)}
             return {**head, "root": book_root(self.agreement, self.as_of.isoformat(),
-                                              self.parties, roots),
-                    "months": {m: {"root": r, "orders": len(self.months[m].orders),
-                                   "claims": len(self.months[m].claims)}
-                               for m, r in roots.items()}}
-        wanted = sorted({check_month(m) for m in months} & set(self.months))
-        if set(wanted) - self.loaded:
-            raise ValueError("leaves of months whose sums came from the cache")
-        return {**head, "months": {m: {"root": roots[m], "orders": len(self.months[m].orders),
-                                       "claims": len(self.months[m].claims)} for m in wanted},
-                "leaves": {m: leaves_of(self.months[m]) for m in wanted}}
+                                              self.parties,
+                                              {m: e["root"] for m, e in entries.items()}),
+                    "months": entries}
+        wanted = sorted(k for k in {check_key(k) for k in months} if k[:7] in self.months)
+        missing = [k for k in wanted if k not in self.loaded and k[:7] not in self.loaded]
+        if missing:
+            raise ValueError(f"leaves of {', '.join(missing)} were not computed")
+        return {**head, "months": {m: self.month(m) for m in sorted({k[:7] for k in wanted})},
+                "leaves": {k: leaves_of(self.months[k[:7]], k[8:] or None) for k in wanted}}
 
 
-def leaves_of(month: _Month) -> dict[str, Any]:
+def leaves_of(month: _Month, bucket: str | None = None) -> dict[str, Any]:
+    """A month's leaves, or those of one of its buckets."""
     return {"orders": {n: {"state": s, "amounts": parse_amounts(t)}
-                       for n, s, t in sorted(month.orders)},
-            "claims": {c[0]: dict(zip(CLAIM_FIELDS, c[1:], strict=True))
-                       for c in sorted(month.claims, key=itemgetter(0))}}
+                       for n, s, t, b in sorted(month.orders)
+                       if bucket is None or b == bucket},
+            "claims": {c[0]: dict(zip(CLAIM_FIELDS, c[1:-1], strict=True))
+                       for c in sorted(month.claims, key=itemgetter(0))
+                       if bucket is None or c[-1] == bucket}}
 
 
 def _raw(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -371,7 +446,8 @@ def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
              months: Iterable[str] | None, use_cache: bool) -> Book:
     from acsa.sync.node import own_party
 
-    wanted = None if months is None else sorted({check_month(m) for m in months})
+    keys = None if months is None else sorted({check_key(k) for k in months})
+    wanted = None if keys is None else sorted({k[:7] for k in keys})
     ranges = None if wanted is None else _ranges(wanted)
     day = as_of.isoformat()
     month_of = "to_char(o.order_on, 'YYYY-MM')" if _pg(session) else "substr(o.order_on, 1, 7)"
@@ -385,11 +461,14 @@ def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
         sql += " AND (" + " OR ".join(["(o.order_on >= ? AND o.order_on < ?)"] * len(ranges)
                                       or ["1 = 0"]) + ")"
         params += [d.isoformat() for span in ranges for d in span]
-    by_id: dict[int, tuple[str, str, str]] = {}
+    by_id: dict[int, tuple[str, str, str, str]] = {}  # number, state, month, bucket
     result: dict[str, _Month] = defaultdict(_Month)
+    in_bucket: dict[tuple[str, str], list[int]] = defaultdict(list)
     for oid, number, state, m in _raw(session, sql, params):
-        by_id[oid] = (number, state, m)
+        b = bucket_of(number)
+        by_id[oid] = (number, state, m, b)
         result[m].members.append((oid, number))
+        in_bucket[(m, b)].append(oid)
 
     # in the order of the covering index ix_ledger_lines_claim_sums: no sort, no table reads
     outstanding: dict[int, int] = defaultdict(int)
@@ -407,51 +486,77 @@ def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
         if order is not None:
             result[order[2]].claims.append([number, order[0], state, method, currency,
                                             int(amount), quantity, unit, commodity,
-                                            int(outstanding.get(cid, 0))])
+                                            int(outstanding.get(cid, 0)), order[3]])
 
-    # the ledger sums: the bulk of the work, cached per month
+    # the leaves asked for need their orders' sums
+    need: set[tuple[str, str]] = set()
+    for k in keys or ():
+        m, _, b = k.partition("/")
+        need |= {(m, x) for (mm, x) in in_bucket if mm == m} if not b else {(m, b)}
+
+    # the ledger sums: the bulk of the work; per bucket digests cached
     w = int(_raw(session, "SELECT coalesce(max(id), 0) FROM ledger_lines", [])[0][0])
     members = {m: _membership(v.members) for m, v in result.items()}
     key = _cache_key(agreement, as_of)
-    cached = _cache_read(session, key) if use_cache and wanted is None else None
-    texts: dict[int, str] = {}
-    reused: dict[str, str] = {}
-    state = "off" if not use_cache or wanted is not None else "miss"
-    loaded = set(result)
+    cached = _cache_read(session, key) if use_cache else None
+    reused: dict[tuple[str, str], str] = {}
+    state = "off" if not use_cache else "miss"
+    n: int | None = None
     if cached is not None and _lines_upto(session, int(cached["w"]), w) == int(cached["n"]):
         w_old = int(cached["w"])
-        stale = {by_id[o][2] for o in _touched(session, agreement, as_of, w_old)
+        stale = {(by_id[o][2], by_id[o][3]) for o in _touched(session, agreement, as_of, w_old)
                  if o in by_id} if w != w_old else set()
-        for m, (digest, member) in cached["months"].items():
-            if m in result and m not in stale and members[m] == member:
-                reused[m] = digest
-        loaded = set(result) - set(reused)
-        if loaded:
-            texts, _ = _amounts(session, agreement, as_of, w, _ranges(loaded))
-        n = _lines_upto(session, w, w)
-        state = f"hit: {len(loaded)} of {len(result)} months recomputed"
-    else:
+        for m, (member, digests) in cached["months"].items():
+            if m in result and members[m] == member:
+                for b, digest in digests.items():
+                    if (m, b) in in_bucket and (m, b) not in stale and (m, b) not in need:
+                        reused[(m, b)] = digest
+        state = "hit"
+    todo = [mb for mb in in_bucket if mb not in reused]  # buckets whose sums are computed
+    texts: dict[int, str] = {}
+    if len(todo) == len(in_bucket) and state != "hit":
         texts, n = _amounts(session, agreement, as_of, w, ranges)
-    for oid, (number, st, m) in by_id.items():
-        result[m].orders.append((number, st, texts.get(oid, "")))
+    elif todo:
+        ids = [o for mb in todo for o in in_bucket[mb]]
+        if len(ids) < ID_QUERY_SHARE * len(by_id) or len(ids) < 2000:
+            texts = _amounts_of(session, agreement, as_of, w, ids)
+        else:
+            texts, _ = _amounts(session, agreement, as_of, w, _ranges({m for m, _ in todo}))
+    if n is None:
+        n = _lines_upto(session, w, w)
+    if state == "hit":
+        state = f"hit: {len({m for m, _ in todo})} of {len(result)} months recomputed"
+    for oid, (number, st, m, b) in by_id.items():
+        result[m].orders.append((number, st, texts.get(oid, ""), b))
 
-    digests: dict[str, tuple[str, str, str]] = {}
+    grouped: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {
+        mb: ([], []) for mb in in_bucket}
     for m, month in result.items():
-        amounts, states, claims = month_digests(month.orders, month.claims,
-                                                skip_amounts=m in reused)
-        digests[m] = (reused.get(m, amounts), states, claims)
-    if use_cache and wanted is None:
+        for o in month.orders:
+            grouped[(m, o[3])][0].append(o)
+        for c in month.claims:
+            grouped[(m, c[-1])][1].append(c[:-1])
+    digests: dict[str, dict[str, Digest]] = defaultdict(dict)
+    for (m, b), (os_, cs) in sorted(grouped.items()):
+        amounts, states, claims = month_digests(os_, cs, skip_amounts=(m, b) in reused)
+        digests[m][b] = (reused.get((m, b), amounts), states, claims, len(os_), len(cs))
+    loaded = {m for m in result if not any((m, b) in reused for b in digests[m])}
+    loaded |= {f"{m}/{b}" for (m, b) in in_bucket if (m, b) not in reused}
+    if use_cache and keys is None:
         _cache_write(session, agreement, key, {
-            "v": 1, "w": w, "n": n,
-            "months": {m: [digests[m][0], members[m]] for m in sorted(result)}})
-    return Book(agreement, as_of, pair, own_party(session), dict(result), digests, loaded,
+            "v": 2, "w": w, "n": n,
+            "months": {m: [members[m], {b: d[0] for b, d in sorted(digests[m].items())}]
+                       for m in sorted(result)}})
+    return Book(agreement, as_of, pair, own_party(session), dict(result), dict(digests), loaded,
                 state)
 
 
 def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],
             months: Iterable[str] | None = None, use_cache: bool = True) -> dict[str, Any]:
     """Our book's summary for the agreement as of the date, in the exchanged form: roots only
-    (`months=None`), or the roots and leaves of the given months ("YYYY-MM")."""
+    (`months=None`: the book's root, and per month its root, counts and bucket roots), or the
+    entries of the months given with the leaves of each month ("YYYY-MM") or bucket
+    ("YYYY-MM/bb") given."""
     months = None if months is None else list(months)
     book = compute(session, agreement=agreement, as_of=as_of, party_pair=party_pair,
                    months=months, use_cache=use_cache)
@@ -566,7 +671,8 @@ class Report:
     matched_claims: int = 0
     differences: list[Difference] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)  # differing months without leaves
-    leaves_requested: list[str] = field(default_factory=list)
+    leaves_requested: list[str] = field(default_factory=list)  # differing months
+    requested: list[str] = field(default_factory=list)  # the months and buckets asked for
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -589,7 +695,8 @@ class Report:
                 "matched_orders": self.matched_orders, "matched_claims": self.matched_claims,
                 "differences": [d.to_dict() for d in self.differences],
                 "unresolved_months": self.unresolved,
-                "leaves_requested": self.leaves_requested, "notes": self.notes}
+                "leaves_requested": self.leaves_requested, "requested": self.requested,
+                "notes": self.notes}
 
 
 def differing_months(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
@@ -602,19 +709,83 @@ def differing_months(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
 
 
 def check_leaves(doc: dict[str, Any], who: str) -> None:
-    """Each month's leaves hash to the root the same summary gives for the month."""
-    for m, leaves in (doc.get("leaves") or {}).items():
-        expected = (doc.get("months") or {}).get(m, {}).get("root")
-        if expected is None or root_of_leaves(leaves) != expected:
-            raise errors.IntegrityError(f"{who} leaves of {m} do not hash to {who} root of "
-                                        f"the month: the summary is inconsistent")
+    """Each month's root is the hash of its buckets' roots, and the leaves of each month or
+    bucket hash to the root the same summary gives for it."""
+    months = doc.get("months") or {}
+    for m, entry in months.items():
+        if "buckets" in entry and month_root(
+                {b: (e["root"], e["orders"], e["claims"]) for b, e in entry["buckets"].items()},
+                entry["orders"], entry["claims"]) != entry.get("root"):
+            raise errors.IntegrityError(f"{who} root of {m} is not the hash of its buckets: "
+                                        f"the summary is inconsistent")
+    for k, leaves in (doc.get("leaves") or {}).items():
+        m, _, b = k.partition("/")
+        entry = months.get(m, {})
+        if not b:
+            ok = entry.get("root") is not None and root_of_leaves(leaves) == entry["root"]
+        else:
+            roots = bucket_roots_of_leaves(leaves)
+            given = (entry.get("buckets") or {}).get(b)
+            ok = set(roots) <= {b} and (
+                roots.get(b, (None,))[0] == given["root"] if given else not roots)
+        if not ok:
+            raise errors.IntegrityError(f"{who} leaves of {k} do not hash to {who} root of "
+                                        f"the {'bucket' if b else 'month'}: the summary is "
+                                        f"inconsistent")
+
+
+def bucket_roots_of_leaves(leaves: dict[str, Any]) -> dict[str, tuple[str, int, int]]:
+    """bucket -> (root, #orders, #claims) of leaves (a month's, or part of one); a claim is in
+    its order's bucket."""
+    parts: dict[str, tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
+    for n, o in leaves.get("orders", {}).items():
+        parts[bucket_of(n)][0].append((n, o["state"], amounts_text(o["amounts"])))
+    for n, c in leaves.get("claims", {}).items():
+        parts[bucket_of(str(c["order"]))][1].append([n, *(c[f] for f in CLAIM_FIELDS)])
+    return {b: (bucket_root(*month_digests(os_, cs), len(os_), len(cs)), len(os_), len(cs))
+            for b, (os_, cs) in parts.items()}
 
 
 def root_of_leaves(leaves: dict[str, Any]) -> str:
-    orders = [(n, o["state"], amounts_text(o["amounts"]))
-              for n, o in leaves.get("orders", {}).items()]
-    claims = [[n, *(c[f] for f in CLAIM_FIELDS)] for n, c in leaves.get("claims", {}).items()]
-    return month_root(*month_digests(orders, claims), len(orders), len(claims))
+    """The root of a month from all its leaves."""
+    return month_root(bucket_roots_of_leaves(leaves), len(leaves.get("orders", {})),
+                      len(leaves.get("claims", {})))
+
+
+def _bucket_entries(doc: dict[str, Any], m: str) -> dict[str, Any]:
+    return ((doc.get("months") or {}).get(m) or {}).get("buckets") or {}
+
+
+def differing_buckets(ours: dict[str, Any], theirs: dict[str, Any], m: str) -> list[str]:
+    """The buckets of a month whose roots differ or that only one side has."""
+    a, b = _bucket_entries(ours, m), _bucket_entries(theirs, m)
+    return sorted(x for x in set(a) | set(b)
+                  if x not in a or x not in b or a[x]["root"] != b[x]["root"])
+
+
+def _leaves_in(doc: dict[str, Any], m: str, buckets: set[str]) -> dict[str, Any] | None:
+    """The doc's leaves of the month's given buckets, from its leaves of the month or of each
+    bucket; None if some are missing (empty for a month or bucket the side does not have)."""
+    leaves = doc.get("leaves") or {}
+    if m not in (doc.get("months") or {}):
+        return {"orders": {}, "claims": {}}
+    if m in leaves:
+        whole = leaves[m]
+        return {"orders": {n: o for n, o in whole["orders"].items()
+                           if bucket_of(n) in buckets},
+                "claims": {n: c for n, c in whole["claims"].items()
+                           if bucket_of(str(c["order"])) in buckets}}
+    have = _bucket_entries(doc, m)
+    out: dict[str, Any] = {"orders": {}, "claims": {}}
+    for b in buckets:
+        if b not in have:
+            continue
+        part = leaves.get(f"{m}/{b}")
+        if part is None:
+            return None
+        out["orders"].update(part["orders"])
+        out["claims"].update(part["claims"])
+    return out
 
 
 def _value(commodity: str, amount: int | None) -> str:
@@ -706,13 +877,19 @@ def _compare(ours: dict[str, Any], theirs: dict[str, Any]) -> Report:
         report.matched_orders += a_months[m]["orders"]
         report.matched_claims += a_months[m]["claims"]
     report.orders, report.claims = report.matched_orders, report.matched_claims
-    a_leaves, b_leaves = ours.get("leaves") or {}, theirs.get("leaves") or {}
     for m in differing:
-        la = a_leaves.get(m) if m in a_months else {"orders": {}, "claims": {}}
-        lb = b_leaves.get(m) if m in b_months else {"orders": {}, "claims": {}}
+        buckets = differing_buckets(ours, theirs, m)
+        la = _leaves_in(ours, m, set(buckets))
+        lb = _leaves_in(theirs, m, set(buckets))
         if la is None or lb is None:
             report.unresolved.append(m)
             continue
+        same = _bucket_entries(ours, m)
+        for x in set(same) - set(buckets):  # equal buckets: every leaf matched by the root
+            report.orders += same[x]["orders"]
+            report.claims += same[x]["claims"]
+            report.matched_orders += same[x]["orders"]
+            report.matched_claims += same[x]["claims"]
         for subject, cmp, describe in (("order", _compare_order, _describe_order),
                                        ("claim", _compare_claim, _describe_claim)):
             xa, xb = la[f"{subject}s"], lb[f"{subject}s"]
@@ -754,20 +931,59 @@ def _both(ours: Fetch, theirs: Fetch, months: list[str] | None, parallel: bool
         return a, pending.result()
 
 
+def wanted_leaves(ours: dict[str, Any], theirs: dict[str, Any], differing: list[str]
+                  ) -> list[str]:
+    """What to ask both sides for: per differing month, the month whole ("YYYY-MM") when a
+    side lacks it or its differing buckets hold at least WHOLE_MONTH of its orders, else only
+    those buckets ("YYYY-MM/bb")."""
+    out: list[str] = []
+    for m in differing:
+        a, b = (ours.get("months") or {}).get(m), (theirs.get("months") or {}).get(m)
+        buckets = differing_buckets(ours, theirs, m)
+        if a is None or b is None or "buckets" not in a or "buckets" not in b:
+            out.append(m)
+            continue
+        ea, eb = a["buckets"], b["buckets"]
+        inside = sum(max(ea.get(x, {}).get("orders", 0), eb.get(x, {}).get("orders", 0))
+                     for x in buckets)
+        if inside >= WHOLE_MONTH * max(a["orders"], b["orders"]):
+            out.append(m)
+        else:
+            out += [f"{m}/{x}" for x in buckets]
+    return out
+
+
+def _holds(doc: dict[str, Any], keys: list[str]) -> bool:
+    """Whether a first answer already holds the leaves of every key (a file does)."""
+    leaves, months = doc.get("leaves") or {}, doc.get("months") or {}
+    for k in keys:
+        m, _, b = k.partition("/")
+        if not (k in leaves or m in leaves or m not in months
+                or (b and b not in (months[m].get("buckets") or {}))):
+            return False
+    return True
+
+
 def reconcile(ours: Fetch, theirs: Fetch, *, parallel: bool = False) -> Report:
-    """Roots from both sides; if they differ, the leaves of the differing months only, from
-    both sides; then `compare`. `ours`/`theirs` give a summary: roots for None, or roots and
-    leaves of the months given (a side whose first answer already holds the leaves of the
-    differing months, as a file does, is not asked again). `parallel`: ask the partner in a
-    thread while ours is computed."""
+    """Roots from both sides; if they differ, the leaves of the differing months only (or of
+    their differing buckets only, when those hold less than WHOLE_MONTH of a month's orders),
+    from both sides; then `compare`. `ours`/`theirs` give a summary: roots for None, or the
+    entries of the months and the leaves of the months or buckets given (a side whose first
+    answer already holds those leaves, as a file does, is not asked again). `parallel`: ask
+    the partner in a thread while ours is computed."""
     a, b = _both(ours, theirs, None, parallel)
     differing = differing_months(a, b)
     if not differing:
         return compare(a, b)
-    a_leaves = a if all(m in (a.get("leaves") or {}) or m not in a.get("months", {})
-                        for m in differing) else ours(differing)
-    b_leaves = b if all(m in (b.get("leaves") or {}) or m not in b.get("months", {})
-                        for m in differing) else theirs(differing)
+    check_leaves(a, "our")  # the bucket roots that choose what to ask for hash to the months'
+    check_leaves(b, "their")
+    keys = wanted_leaves(a, b, differing)
+    ask_a, ask_b = not _holds(a, keys), not _holds(b, keys)
+    if ask_a and ask_b:
+        a_leaves, b_leaves = _both(ours, theirs, keys, parallel)
+    else:
+        a_leaves = ours(keys) if ask_a else a
+        b_leaves = theirs(keys) if ask_b else b
     notes = []
     for who, roots, leaves in (("our", a, a_leaves), ("their", b, b_leaves)):
         for m in differing:
@@ -782,6 +998,7 @@ def reconcile(ours: Fetch, theirs: Fetch, *, parallel: bool = False) -> Report:
                                  if m in differing})
     report = compare(merged_a, merged_b)
     report.leaves_requested = differing
+    report.requested = keys
     report.notes += notes
     return report
 

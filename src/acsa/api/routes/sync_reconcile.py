@@ -4,7 +4,7 @@ Like the other node-to-node routes, this one is not for people: the request must
 with the partner's registered node key (`keys.verify_request`). The answer is our summary of
 the agreement between us and the caller as of the date, signed with our node key (the
 passphrase from ACSA_KEY_PASSPHRASE in the server's environment): roots only, or with
-`months=YYYY-MM,...` the roots and leaves of those months.
+`months=YYYY-MM,YYYY-MM/bb,...` the roots and leaves of those months or buckets.
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ async def summary(request: Request,
                                                 "the only one between us and the caller)."),
                   as_of: dt.date | None = Query(None, description="As of this date "
                                                 "(default: today)."),
-                  months: str | None = Query(None, description="YYYY-MM,...: also the leaves "
-                                             "of these months (default: roots only).")
+                  months: str | None = Query(None, description="YYYY-MM,YYYY-MM/bb,...: "
+                                             "also the leaves of these months or buckets of a "
+                                             "month (default: roots only).")
                   ) -> Response:
     engine = deps.engine_of(request)
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    wanted = None if months is None else [rc.check_month(m.strip())
+    wanted = None if months is None else [rc.check_key(m.strip())
                                           for m in months.split(",") if m.strip()]
 
     def work() -> bytes:
