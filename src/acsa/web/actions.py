@@ -70,3 +70,26 @@ def can_pay(claim: Claim, official: Official | None, on: dt.date) -> bool:
         official_party=official.party_code, valid_from=official.valid_from,
         valid_to=official.valid_to, roles={Role.FINANCE}, party=claim.debtor_party, on=on,
         action="pay a bill"))
+
+
+def _can_settle_in_kind(claim: Claim, official: Official | None, on: dt.date, method: str,
+                        action: str) -> bool:
+    if official is None or claim.method != method or claim.state != "open":
+        return False
+    return _passes(lambda: check_authority(
+        official_code=official.code, official_role=official.role,
+        official_party=official.party_code, valid_from=official.valid_from,
+        valid_to=official.valid_to, roles={Role.FINANCE, Role.SUPPLYING},
+        party=claim.debtor_party, on=on, action=action))
+
+
+def can_return(claim: Claim, official: Official | None, on: dt.date) -> bool:
+    """A return-in-kind claim still open, and the debtor's finance or supplying official (as
+    `settlement.return_in_kind`)."""
+    return _can_settle_in_kind(claim, official, on, "rik", "return items in kind")
+
+
+def can_exchange(claim: Claim, official: Official | None, on: dt.date) -> bool:
+    """An equal-value-exchange claim still open, and the debtor's finance or supplying
+    official (as `settlement.exchange`)."""
+    return _can_settle_in_kind(claim, official, on, "eve", "provide an equal-value exchange")

@@ -140,6 +140,8 @@ def order_context(s: Session, p: deps.Page, number: str) -> dict[str, Any]:
         "names": _officials(s, who), "docs": docs, "activity": activity,
         "actions": actions.order_actions(order, official, on),
         "payable": {c.number for c in claims if actions.can_pay(c, official, on)},
+        "returnable": {c.number for c in claims if actions.can_return(c, official, on)},
+        "exchangeable": {c.number for c in claims if actions.can_exchange(c, official, on)},
         "outstanding": {c.number: settlement.outstanding(c) for c in claims},
         "progress": progress, "units": units, "today": on,
         "to_receive": _to_receive(order),
@@ -181,7 +183,8 @@ def _show(request: Request, p: deps.Page, number: str, *, error: dict[str, Any] 
 def order_page(number: str, request: Request, done: str | None = None) -> Response:
     p = deps.page(request)
     return _show(request, p, number,
-                 done=done if done in actions.ORDER + ("pay", "create", "edit") else None)
+                 done=done if done in actions.ORDER + ("pay", "return", "exchange", "create",
+                                                       "edit") else None)
 
 
 # --- actions -------------------------------------------------------------------------------
@@ -348,13 +351,19 @@ async def receive(number: str, request: Request) -> Response:
                            lambda s, by, f: _receive(s, by, f, number))
 
 
-def _pay(s: Session, by: str, form: FormData, number: str) -> None:
-    """Pay one of this order's cash bills: the claim is looked up among the order's own."""
+def _claim(s: Session, form: FormData, number: str) -> Any:
+    """One of this order's claims, named in the form: looked up among the order's own."""
     order = service.get_order(s, number)
     ref = _text(form, "claim", 50)
     claim = next((c for c in settlement.claims_of(s, order) if c.number == ref), None)
     if claim is None:
         raise errors.NotFound(f"order {number} has no claim {ref!r}", field="claim")
+    return claim
+
+
+def _pay(s: Session, by: str, form: FormData, number: str) -> None:
+    """Pay one of this order's cash bills: the claim is looked up among the order's own."""
+    claim = _claim(s, form, number)
     amount = money.Money.of(_decimal(_text(form, "amount", 40), "amount"),
                             _text(form, "currency", 3).upper() or claim.currency)
     settlement.pay(s, claim_ref=claim.number, by=by, on=_on(form), amount=amount,
@@ -365,3 +374,41 @@ def _pay(s: Session, by: str, form: FormData, number: str) -> None:
 async def pay(number: str, request: Request) -> Response:
     """Pay a cash bill of this order (the debtor's finance official)."""
     return await _form_act(request, number, "pay", lambda s, by, f: _pay(s, by, f, number))
+
+
+def _return(s: Session, by: str, form: FormData, number: str) -> None:
+    """Return items in kind against one of this order's RIK claims (the claim's own stock
+    number and category)."""
+    claim = _claim(s, form, number)
+    settlement.return_in_kind(
+        s, claim_ref=claim.number, by=by, on=_on(form),
+        quantity=_decimal(_text(form, "quantity", 40), "quantity"),
+        unit=_text(form, "unit", 30).strip() or (claim.unit or ""),
+        stock_number=claim.stock_number or "", category=claim.category or "",
+        description=_text(form, "description", 500))
+
+
+@router.post("/orders/{number}/return")
+async def return_in_kind(number: str, request: Request) -> Response:
+    """Return in kind against an RIK claim of this order (the debtor's finance or supplying
+    official)."""
+    return await _form_act(request, number, "return",
+                           lambda s, by, f: _return(s, by, f, number))
+
+
+def _exchange(s: Session, by: str, form: FormData, number: str) -> None:
+    """Settle one of this order's EVE claims by a service of the claim's own category."""
+    claim = _claim(s, form, number)
+    value = money.Money.of(_decimal(_text(form, "value", 40), "value"),
+                           _text(form, "currency", 3).upper() or claim.currency)
+    settlement.exchange(s, claim_ref=claim.number, by=by, on=_on(form), value=value,
+                        category=claim.category or "",
+                        description=_text(form, "description", 500))
+
+
+@router.post("/orders/{number}/exchange")
+async def exchange(number: str, request: Request) -> Response:
+    """Settle an EVE claim of this order by an equal-value exchange (the debtor's finance or
+    supplying official)."""
+    return await _form_act(request, number, "exchange",
+                           lambda s, by, f: _exchange(s, by, f, number))
