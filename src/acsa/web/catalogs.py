@@ -2,6 +2,9 @@
 
     python -m acsa.web.catalogs          # add new messages to ja and fil .po files, report gaps
 
+A feature may keep its messages in its own file beside `messages.po` (e.g. `offsets.po`); the
+files are merged when read, and `update` adds to `messages.po` only what no other file has.
+
 Messages are extracted with Babel from the templates (Jinja2's extractor) and from this
 package's Python (`gettext`/`_` calls); each .po file is updated, keeping its translations.
 `missing(lang)` is what the tests check: every message translated, none fuzzy.
@@ -38,8 +41,8 @@ def template() -> Catalog:
 
 
 def read(lang: str) -> Catalog:
-    with i18n.catalog_path(lang).open("rb") as f:
-        return read_po(f, locale=lang)
+    """Every catalog file of the language, merged."""
+    return i18n.read_catalog(lang)
 
 
 def missing(lang: str) -> list[str]:
@@ -56,9 +59,22 @@ def missing(lang: str) -> list[str]:
 
 
 def update(lang: str) -> None:
+    """Add new messages to the main catalog, leaving out those a feature file translates."""
     path = i18n.catalog_path(lang)
-    catalog = read(lang) if path.exists() else Catalog(locale=lang, project="acsa-web")
-    catalog.update(template(), no_fuzzy_matching=True)
+    if path.exists():
+        with path.open("rb") as f:
+            catalog = read_po(f, locale=lang)
+    else:
+        catalog = Catalog(locale=lang, project="acsa-web")
+    elsewhere: set[object] = set()
+    for other in i18n.catalog_files(lang)[1:]:
+        with other.open("rb") as f:
+            elsewhere |= {m.id for m in read_po(f, locale=lang) if m.id}
+    wanted = template()
+    for message_id in elsewhere:
+        if message_id in wanted:
+            wanted.delete(message_id)
+    catalog.update(wanted, no_fuzzy_matching=True)
     with path.open("wb") as f:
         write_po(f, catalog, width=100, omit_header=False, ignore_obsolete=True)
 

@@ -1,7 +1,8 @@
 """Languages of the web application: English, Japanese and Filipino.
 
-Message catalogs are the .po files under `locales/{ja,fil}/LC_MESSAGES/messages.po`, read with
-Babel at startup and turned into gettext translations in memory, so an install needs no
+Message catalogs are the .po files under `locales/{ja,fil}/LC_MESSAGES/`: `messages.po` and
+beside it one file per feature (`offsets.po`, `errors.po`, ...), merged and read with Babel at
+startup and turned into gettext translations in memory, so an install needs no
 compile step. Each language has its own Jinja2 environment with the i18n extension installed
 (thread-safe: nothing is switched per request). Numbers, dates and money are formatted for the
 locale with Babel; category, method and state names come from `acsa.documents.labels`.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date, format_datetime
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -39,7 +41,36 @@ LANG_COOKIE = "acsa_lang"
 
 
 def catalog_path(lang: str) -> Path:
+    """The language's main catalog, where `python -m acsa.web.catalogs` adds new messages."""
     return LOCALES / lang / "LC_MESSAGES" / "messages.po"
+
+
+def catalog_files(lang: str) -> list[Path]:
+    """Every catalog of the language: the main one first, then the feature files by name."""
+    folder = catalog_path(lang).parent
+    return [catalog_path(lang)] + sorted(p for p in folder.glob("*.po")
+                                         if p.name != "messages.po")
+
+
+def read_catalog(lang: str) -> Catalog:
+    """The language's catalogs merged into one. A message translated in two files is a
+    mistake that would make one translation silently win: it is refused."""
+    merged = Catalog(locale=lang, domain="messages", project="acsa-web", charset="utf-8")
+    seen: dict[Any, Path] = {}
+    for path in catalog_files(lang):
+        with path.open("rb") as f:
+            catalog = read_po(f, locale=lang, domain="messages")
+        for message in catalog:
+            if not message.id:
+                continue
+            if message.id in seen and message.string:
+                raise ValueError(f"{path}: message {message.id!r} is already in "
+                                 f"{seen[message.id].name}")
+            if message.string:
+                seen[message.id] = path
+            if message.id not in merged or message.string:
+                merged[message.id] = message
+    return merged
 
 
 @functools.cache
@@ -48,8 +79,7 @@ def translations(lang: str) -> NullTranslations:
     out, as a compiled catalog would."""
     if lang == DEFAULT:
         return NullTranslations()
-    with catalog_path(lang).open("rb") as f:
-        catalog = read_po(f, locale=lang, domain="messages")
+    catalog = read_catalog(lang)
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
