@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from acsa.documents import fonts
 from acsa.web import deps, i18n
-from acsa.web.routes import auth, dashboard, new_order, orders, pages, sync
+from acsa.web.routes import admin, auth, dashboard, new_order, offsets, orders, pages, sync
 
 STATIC = Path(__file__).parent / "static"
 FONT_NAME = "ipaexg.ttf"
@@ -75,6 +75,8 @@ def mount(app: FastAPI) -> None:
     app.include_router(orders.router)
     app.include_router(pages.router)
     app.include_router(sync.router)
+    app.include_router(offsets.router)
+    app.include_router(admin.router)
 
     @app.exception_handler(deps.NeedsSignIn)
     async def _needs_sign_in(request: Request, e: deps.NeedsSignIn) -> Response:
