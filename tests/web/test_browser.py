@@ -15,6 +15,7 @@ Without /usr/bin/chromium these tests are skipped, except under CI, where they f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -55,20 +56,23 @@ class Server:
     log: Path
 
 
-@pytest.fixture
-def server(world: Engine, db_url: str, _acsa_home: Path, tmp_path: Path) -> Iterator[Server]:
-    """`acsa --db URL serve` on a copy of the demo world with the web users."""
-    world.dispose()
+STARTUP = 120  # seconds the server may take to answer /health: imports alone took over 30 s
+# on a busy 2-core machine
+
+
+@contextlib.contextmanager
+def serving(db_url: str, acsa_home: Path, tmp_path: Path) -> Iterator[Server]:
+    """`acsa --db URL serve` on a free port until the block ends."""
     port, log = free_port(), tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items()
            if k not in ("ACSA_DATABASE_URL", "ACSA_AGREEMENTS_DIR")}
-    env.update(ACSA_HOME=str(_acsa_home), NO_COLOR="1")
+    env.update(ACSA_HOME=str(acsa_home), NO_COLOR="1")
     with log.open("wb") as out:
         process = subprocess.Popen([str(ACSA), "--db", db_url, "serve", "--port", str(port)],
                                    stdout=out, stderr=subprocess.STDOUT, env=env)
     srv = Server(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP
         while True:
             assert process.poll() is None, log.read_text(errors="replace")[-3000:]
             try:
@@ -86,6 +90,14 @@ def server(world: Engine, db_url: str, _acsa_home: Path, tmp_path: Path) -> Iter
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+@pytest.fixture
+def server(world: Engine, db_url: str, _acsa_home: Path, tmp_path: Path) -> Iterator[Server]:
+    """`acsa --db URL serve` on a copy of the demo world with the web users."""
+    world.dispose()
+    with serving(db_url, _acsa_home, tmp_path) as srv:
+        yield srv
 
 
 @pytest.fixture
