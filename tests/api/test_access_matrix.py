@@ -859,7 +859,8 @@ def test_routes_outside_the_api_are_the_public_ones(matrix: World):
     pages = sorted((p, m) for p, m in outside if p not in PUBLIC_OUTSIDE_API | WEB_PUBLIC)
     assert pages, "the web application has no pages"
     for path, method in pages:
-        r = client.request(method, path.format(number=JP_REQUESTS_DEMO_ORDER, code="PHJP"),
+        r = client.request(method, path.format(number=JP_REQUESTS_DEMO_ORDER, code="PHJP",
+                                                       username="jp-req"),
                            follow_redirects=False)
         if method == "GET":
             assert r.status_code == 303 and r.headers["location"].startswith("/signin"), \
