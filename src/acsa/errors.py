@@ -67,13 +67,15 @@ class InvalidAmount(InvalidInput):
 class UnknownCurrency(InvalidInput):
     def __init__(self, currency: str) -> None:
         super().__init__(f"unknown currency {currency!r}",
-                         hint="Use an ISO 4217 code such as JPY, PHP or USD.", field="currency")
+                         hint="Use an ISO 4217 code such as JPY, PHP or USD.", field="currency",
+                         currency=currency)
 
 
 class CurrencyMismatch(InvalidInput):
     def __init__(self, a: str, b: str) -> None:
         super().__init__(f"cannot combine amounts in {a} and {b} without a rate",
-                         hint="Convert one amount first with a recorded exchange rate.")
+                         hint="Convert one amount first with a recorded exchange rate.",
+                         currency=a, other_currency=b)
 
 
 class InvalidQuantity(InvalidInput):

@@ -261,47 +261,58 @@ class Agreement(_Strict):
                 "order can be placed under it yet",
                 hint=f"When it enters into force, amend it: add a file with amends = "
                 f"\"{self.code}\" and in_force_on = YYYY-MM-DD, then `acsa agreements load`.",
-                field="agreement")
+                field="agreement", agreement=self.code)
         if on < self.in_force_on:
             raise errors.AgreementNotInForce(
                 f"{self.code} enters into force on {self.in_force_on}; {on} is before that",
-                hint="Date the order on or after the entry-into-force date.", field="order_on")
+                hint="Date the order on or after the entry-into-force date.", field="order_on",
+                agreement=self.code, in_force_on=self.in_force_on.isoformat(),
+                on=on.isoformat())
         end = self.end_on()
         if end and on > end:
             raise errors.AgreementExpired(
                 f"{self.code} expired on {end}; {on} is after that",
                 hint="Use an agreement in force, or load the amendment that extends it.",
-                field="order_on")
+                field="order_on", agreement=self.code, ended_on=end.isoformat(),
+                on=on.isoformat())
 
     def check_activity_type(self, activity_type: str) -> None:
         if activity_type not in self.activity_types:
             raise errors.ActivityNotEligible(
                 f"activity type {activity_type!r} is not eligible under {self.code}",
-                hint=f"Eligible types: {', '.join(self.activity_types)}.", field="activity")
+                hint=f"Eligible types: {', '.join(self.activity_types)}.", field="activity",
+                activity_type=activity_type, agreement=self.code,
+                activity_types=list(self.activity_types))
 
     def check_category(self, category: str, activity_type: str) -> Kind:
         if category.lower() in WEAPONS:
             raise errors.WeaponsExcluded(
-                f"weapons are excluded from every ACSA, including {self.code}", field="category")
+                f"weapons are excluded from every ACSA, including {self.code}", field="category",
+                agreement=self.code)
         if category not in CATEGORIES:
             raise errors.CategoryNotEligible(
                 f"{category!r} is not an ACSA category",
-                hint=f"Use one of: {', '.join(CATEGORIES)}.", field="category")
+                hint=f"Use one of: {', '.join(CATEGORIES)}.", field="category",
+                category=category, categories=list(CATEGORIES))
         if category == "ammunition":
             if not self.ammunition.allowed:
                 raise errors.AmmunitionNotAllowed(
                     f"{self.code} does not allow ammunition", field="category",
-                    hint="Remove the ammunition line; it cannot be provided under this agreement.")
+                    hint="Remove the ammunition line; it cannot be provided under this agreement.",
+                    agreement=self.code)
             if activity_type not in self.ammunition.activity_types:
                 raise errors.AmmunitionNotAllowed(
                     f"{self.code} allows ammunition only for "
                     f"{', '.join(self.ammunition.activity_types) or 'no activity'}, "
                     f"not for {activity_type!r}", field="category",
-                    hint="Remove the ammunition line or order it under an eligible activity.")
+                    hint="Remove the ammunition line or order it under an eligible activity.",
+                    agreement=self.code, activity_type=activity_type,
+                    activity_types=list(self.ammunition.activity_types))
         if category not in self.categories:
             raise errors.CategoryNotEligible(
                 f"category {category!r} is not eligible under {self.code}",
-                hint=f"Eligible: {', '.join(self.categories)}.", field="category")
+                hint=f"Eligible: {', '.join(self.categories)}.", field="category",
+                category=category, agreement=self.code, categories=list(self.categories))
         return CATEGORIES[category]
 
     def check_method(self, kind: Kind, method: str) -> Method:
@@ -311,7 +322,8 @@ class Agreement(_Strict):
             raise errors.MethodNotAllowed(
                 f"a {kind.value} cannot be settled by {method!r} under {self.code}",
                 hint=f"Allowed for a {kind.value}: {', '.join(m.value for m in allowed)}.",
-                field="method")
+                field="method", kind=kind.value, method=method, agreement=self.code,
+                methods=[m.value for m in allowed])
         return Method(method)
 
     def fiscal_year(self, party: str, on: dt.date) -> int:
@@ -320,5 +332,6 @@ class Agreement(_Strict):
     def other_party(self, party: str) -> str:
         a, b = self.parties
         if party not in (a, b):
-            raise errors.WrongParty(f"{party} is not a party to {self.code}", field="party")
+            raise errors.WrongParty(f"{party} is not a party to {self.code}", field="party",
+                                    party=party, agreement=self.code)
         return b if party == a else a

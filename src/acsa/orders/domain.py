@@ -79,11 +79,13 @@ HOW_TO_GET_THERE = {
 def check_transition(state: str, action: str, number: str) -> None:
     current = State(state)
     if current is State.CLOSED:
-        raise errors.OrderClosed(f"order {number} is closed; it can no longer be changed")
+        raise errors.OrderClosed(f"order {number} is closed; it can no longer be changed",
+                                 number=number)
     if current not in ALLOWED_FROM[action]:
         raise errors.InvalidTransition(
             f"cannot {action} order {number}: it is {current.value}",
-            hint=HOW_TO_GET_THERE[action][0].upper() + HOW_TO_GET_THERE[action][1:] + ".")
+            hint=HOW_TO_GET_THERE[action][0].upper() + HOW_TO_GET_THERE[action][1:] + ".",
+            action=action, number=number, state=current.value)
 
 
 # --- required data elements ----------------------------------------------------------------
@@ -150,7 +152,7 @@ def check_complete(order: Mapping[str, Any], stage: str) -> None:
             hint="Fill them in with `acsa orders edit` while it is a draft"
             + (", or give them with `acsa orders accept --supplier-poc/--supplying-unit`"
                if stage == "accept" else "") + ".",
-            missing=missing)
+            missing=missing, number=order.get("number"), stage=stage)
 
 
 # --- deliveries and receipts ---------------------------------------------------------------
@@ -177,7 +179,9 @@ def check_delivery(number: str, progress: Mapping[int, LineProgress],
             raise errors.DeliveryExceedsOrder(
                 f"line {line_no}: delivering {qty} would bring the total delivered to "
                 f"{p.delivered + qty}, above the {p.ordered} ordered", field="line",
-                hint="Deliver at most the ordered quantity, or amend the order.")
+                hint="Deliver at most the ordered quantity, or amend the order.",
+                line=line_no, quantity=format(qty, "f"), total=format(p.delivered + qty, "f"),
+                ordered=format(p.ordered, "f"))
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,8 @@ def decide_receipt(delivered: Mapping[int, Decimal], given: Mapping[int, Receipt
         if g.received > dq and not g.reason.strip():
             raise errors.OverReceiptWithoutReason(
                 f"line {line_no}: received {g.received} is above the {dq} delivered and no "
-                "'over' reason was given", field="received")
+                "'over' reason was given", field="received", line=line_no,
+                received=format(g.received, "f"), delivered=format(dq, "f"))
         if (g.received < dq or g.damaged > 0) and not g.reason.strip():
             what = "short" if g.received < dq else "damaged"
             raise errors.InvalidInput(
@@ -240,7 +245,8 @@ def check_close(number: str, progress: Mapping[int, LineProgress], unreceived_de
         raise errors.SourceDocumentMissing(
             f"order {number} cannot be closed: line(s) {', '.join(map(str, undocumented))} "
             "have no source document",
-            hint="Record the delivery of each line with its source document (`--document`).")
+            hint="Record the delivery of each line with its source document (`--document`).",
+            number=number, lines=undocumented)
     problems = []
     if unreceived_deliveries:
         problems.append(f"{unreceived_deliveries} delivery(ies) not yet received")
@@ -248,7 +254,9 @@ def check_close(number: str, progress: Mapping[int, LineProgress], unreceived_de
         problems.append(f"claim(s) not settled: {', '.join(open_claims)}")
     if problems:
         raise errors.NotTiedOut(f"order {number} does not tie out: {'; '.join(problems)}",
-                                hint="Receive every delivery and settle every claim first.")
+                                hint="Receive every delivery and settle every claim first.",
+                                number=number, unreceived=unreceived_deliveries,
+                                open_claims=list(open_claims))
 
 
 # --- what an order and its lines must be ----------------------------------------------------
@@ -257,7 +265,8 @@ def check_activity_covered(agreement: str, activity: str, runs_under: Collection
     if agreement not in runs_under:
         raise errors.ActivityNotCovered(
             f"activity {activity} does not run under {agreement}", field="activity",
-            hint=f"It runs under {', '.join(sorted(runs_under))}.")
+            hint=f"It runs under {', '.join(sorted(runs_under))}.", activity=activity,
+            agreement=agreement, agreements=sorted(runs_under))
 
 
 def check_line_values(unit_price_minor: int, description: str) -> None:

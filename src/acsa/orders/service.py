@@ -384,7 +384,8 @@ def _check_limit(session: Session, agreement: Agreement, official: Official, ord
 def _check_version(order: Order, expected: int | None) -> None:
     if expected is not None and expected != order.version:
         raise errors.StaleVersion(
-            f"order {order.number} is at version {order.version}, not {expected}")
+            f"order {order.number} is at version {order.version}, not {expected}",
+            number=order.number, version=order.version)
 
 
 # --- creating and editing ------------------------------------------------------------------
@@ -487,10 +488,12 @@ def create_order(session: Session, *, agreement_code: str, activity_code: str, b
     s_unit = parties.get_unit(session, supplying_unit) if supplying_unit else None
     if r_unit and r_unit.party_code != requesting:
         raise errors.WrongParty(f"unit {r_unit.code} belongs to {r_unit.party_code}, not "
-                                f"{requesting}", field="requesting_unit")
+                                f"{requesting}", field="requesting_unit", unit=r_unit.code,
+                                belongs_to=r_unit.party_code, party=requesting)
     if s_unit and s_unit.party_code != supplying:
         raise errors.WrongParty(f"unit {s_unit.code} belongs to {s_unit.party_code}, not "
-                                f"{supplying}", field="supplying_unit")
+                                f"{supplying}", field="supplying_unit", unit=s_unit.code,
+                                belongs_to=s_unit.party_code, party=supplying)
     if billing_address is None:
         billing_address = (r_unit.address if r_unit and r_unit.address
                            else parties.get_party(session, requesting).billing_address)
@@ -536,13 +539,15 @@ def edit_order(session: Session, *, number: str, by: str, on: dt.date,
         unit = parties.get_unit(session, requesting_unit)
         if unit.party_code != order.requesting_party:
             raise errors.WrongParty(f"unit {unit.code} is not a unit of {order.requesting_party}",
-                                    field="requesting_unit")
+                                    field="requesting_unit", unit=unit.code,
+                                    belongs_to=unit.party_code, party=order.requesting_party)
         order.requesting_unit_id = unit.id
     if supplying_unit:
         unit = parties.get_unit(session, supplying_unit)
         if unit.party_code != order.supplying_party:
             raise errors.WrongParty(f"unit {unit.code} is not a unit of {order.supplying_party}",
-                                    field="supplying_unit")
+                                    field="supplying_unit", unit=unit.code,
+                                    belongs_to=unit.party_code, party=order.supplying_party)
         order.supplying_unit_id = unit.id
     if lines is not None:
         agreement = agreements.get(session, order.agreement_code)
@@ -600,7 +605,8 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
         unit = parties.get_unit(session, supplying_unit)
         if unit.party_code != order.supplying_party:
             raise errors.WrongParty(f"unit {unit.code} is not a unit of {order.supplying_party}",
-                                    field="supplying_unit")
+                                    field="supplying_unit", unit=unit.code,
+                                    belongs_to=unit.party_code, party=order.supplying_party)
         order.supplying_unit_id = unit.id
     order.accepted_by_id = official.id
     try:
@@ -709,7 +715,7 @@ def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
         if any(i >= len(ordered) or ordered[i].receipt_id is not None for i in deliveries):
             raise errors.InvalidTransition(
                 f"order {number}: the receipt names a delivery that is missing or already "
-                "received", field="deliveries")
+                "received", field="deliveries", number=number)
         pending = [ordered[i] for i in deliveries]
     if on < max(d.delivered_on for d in pending):
         raise errors.InvalidInput("a receipt cannot be dated before the delivery it receives",
@@ -756,7 +762,8 @@ def cancel_order(session: Session, *, number: str, by: str, on: dt.date, reason:
     domain.check_transition(order.state, "cancel", number)
     if order.deliveries:
         raise errors.InvalidTransition(f"order {number} has deliveries and cannot be cancelled",
-                                       hint="Dispute it instead.")
+                                       hint="Dispute it instead.", number=number,
+                                       action="cancel")
     official = parties.get_official(session, by)
     party = order.requesting_party if official.party_code == order.requesting_party \
         else order.supplying_party

@@ -106,7 +106,10 @@ def conversion(session: Session, agreement: Agreement, base: str, quote: str,
     row = session.scalars(stmt.limit(1)).first()
     if row is None:
         raise errors.RateMissing(f"no exchange rate: {agreement.code} needs {wanted}", hint=hint,
-                                 field="rate")
+                                 field="rate", agreement=agreement.code, base=base, quote=quote,
+                                 on=on.isoformat(),
+                                 fiscal_year=fy if agreement.rates.policy == "fixed_fiscal_year"
+                                 else None)
     value = Decimal(row.rate)
     if row.base != base:
         value = Decimal(1) / value

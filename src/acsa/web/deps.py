@@ -20,7 +20,7 @@ from acsa.api.problems import STATUS
 from acsa.parties.models import Official
 from acsa.users import service as users
 from acsa.users.service import Viewer
-from acsa.web import i18n
+from acsa.web import error_text, i18n
 
 SESSION_COOKIE = api_deps.SESSION_COOKIE
 PRE_CSRF_COOKIE = "acsa_signin_csrf"  # double-submit token of the sign-in form (no session yet)
@@ -114,14 +114,16 @@ def new_token() -> str:
 
 # --- a refusal, as a person reads it -------------------------------------------------------
 def refusal(e: errors.AcsaError) -> dict[str, Any]:
-    """What a page shows for a domain error: a translated lead-in by its kind (the template
-    translates it), the service's own message and hint (English), and the HTTP status the
-    API would give."""
+    """What a page shows for a domain error: a lead-in by its kind (the template translates
+    it); `said`, the refusal in each language (`said[lang]`: its sentence filled with the
+    error's values, its hint and the field concerned, from `web.error_text`); the service's own
+    message and hint in English (for support staff, and in place of the sentence for a class
+    without one); and the HTTP status the API would give."""
     status = STATUS.get(e.kind, 400)
     if isinstance(e, errors.StaleVersion):
         status = 409
     return {"kind": e.kind, "code": e.code, "message": e.message, "hint": e.hint or "",
-            "status": status}
+            "status": status, "said": error_text.said(e)}
 
 
 def respond_error(request: Request, p: Page, e: errors.AcsaError, *,

@@ -38,6 +38,7 @@ from acsa.parties.domain import check_authority, check_value_limit
 from acsa.parties.models import Official, Unit
 from acsa.rates import service as rates
 from acsa.users.service import Viewer
+from acsa.web import error_text
 
 MAX_LINES = 20
 HEADER = ("agreement", "activity", "order_on", "currency", "requesting_unit",
@@ -160,6 +161,7 @@ class Finding:
     line: int | None = None
     detail: str = ""  # the service's own words (English) when refused, or a figure
     hint: str = ""
+    said: dict[str, dict[str, str]] | None = None  # the refusal in each language (error_text)
 
 
 @dataclass
@@ -196,7 +198,8 @@ def _try(out: Check, rule: str, fid: str, call: Any, line: int | None = None) ->
     try:
         result = call()
     except errors.AcsaError as e:
-        out.findings.append(Finding(rule, False, fid, line, e.message, e.hint or ""))
+        out.findings.append(Finding(rule, False, fid, line, e.message, e.hint or "",
+                                    error_text.said(e)))
         return None
     out.findings.append(Finding(rule, True, fid, line))
     return result if result is not None else True
@@ -211,11 +214,13 @@ def check(s: Session, viewer: Viewer, draft: Draft, *, on: dt.date,
     try:
         order_on = parse_date(v["order_on"], "order_on")
     except errors.AcsaError as e:
-        out.findings.append(Finding("order_on", False, "f-order_on", None, e.message))
+        out.findings.append(Finding("order_on", False, "f-order_on", None, e.message,
+                                    said=error_text.said(e)))
     try:
         parse_date(v["delivery_on"], "delivery_on")
     except errors.AcsaError as e:
-        out.findings.append(Finding("delivery_on", False, "f-delivery_on", None, e.message))
+        out.findings.append(Finding("delivery_on", False, "f-delivery_on", None, e.message,
+                                    said=error_text.said(e)))
     if official is None:
         out.findings.append(Finding("authority", False, "", None,
                                     f"user {viewer.username} is not linked to an official"))
@@ -239,7 +244,7 @@ def check(s: Session, viewer: Viewer, draft: Draft, *, on: dt.date,
             activity = activities.get_activity(s, v["activity"])
         except errors.NotFound as e:
             out.findings.append(Finding("activity_covered", False, "f-activity", None,
-                                        e.message))
+                                        e.message, said=error_text.said(e)))
     if activity is not None and agreement is not None:
         covered = _try(out, "activity_covered", "f-activity",
                        lambda: domain.check_activity_covered(

@@ -34,7 +34,7 @@ from acsa.orders.domain import State
 from acsa.orders.models import Order
 from acsa.parties import service as parties
 from acsa.parties.models import Unit
-from acsa.web import deps, order_form
+from acsa.web import deps, error_text, order_form
 from acsa.web.order_form import Draft
 
 router = APIRouter(include_in_schema=False)
@@ -71,7 +71,7 @@ def _check(s: Session, p: deps.Page, draft: Draft, order: Order | None) -> order
                                                    draft.lines, draft.version),
                                on=today(), order=order)
         out.findings.insert(0, order_form.Finding("activity_covered", False, "f-activity",
-                                                  None, e.message))
+                                                  None, e.message, said=error_text.said(e)))
         return out
     return order_form.check(s, p.viewer, draft, on=today(), order=order)
 
