@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -279,14 +280,15 @@ def _open(claim: Claim, method: str | set[str]) -> None:
     methods = {method} if isinstance(method, str) else method
     if claim.state != "open":
         raise errors.SettlementInvalid(f"claim {claim.number} is {claim.state}",
-                                       hint="Only an open claim can be settled.")
+                                       hint="Only an open claim can be settled.",
+                                       claim=claim.number, claim_state=claim.state)
     if claim.method not in methods:
         raise errors.SettlementInvalid(
             f"claim {claim.number} is a {claim.method} claim, not {' or '.join(sorted(methods))}",
             hint={"cash": "Pay it with `acsa settle pay`.",
                   "rik": "Return the items with `acsa settle return`.",
                   "eve": "Provide the equal-value service with `acsa settle exchange`."
-                  }[claim.method])
+                  }[claim.method], claim=claim.number, method=claim.method)
 
 
 def _record(session: Session, claim: Claim, agreement: Agreement, *, kind: str, on: dt.date,
@@ -336,7 +338,8 @@ def pay(session: Session, *, claim_ref: str, by: str, on: dt.date, amount: money
         raise errors.SettlementInvalid(
             f"payment of {amount}{' = ' + str(applied) if conv.rate_id else ''} is more than the "
             f"{money.Money(left, claim.currency)} outstanding on {claim.number}", field="amount",
-            hint="Pay at most the amount outstanding.")
+            hint="Pay at most the amount outstanding.", claim=claim.number,
+            outstanding=str(money.Money(left, claim.currency)))
     c, d = claim.creditor_party, claim.debtor_party
     tendered = (amount.currency, amount.minor)
     owed = (claim.currency, applied.minor)
@@ -364,17 +367,19 @@ def return_in_kind(session: Session, *, claim_ref: str, by: str, on: dt.date,
         raise errors.SettlementInvalid(
             f"claim {claim.number} is for stock number {claim.stock_number}; a return in kind "
             f"must be the same item or type ({stock_number or 'none given'})",
-            field="stock_number", hint=f"Give --stock-number {claim.stock_number}.")
+            field="stock_number", hint=f"Give --stock-number {claim.stock_number}.",
+            claim=claim.number)
     if not claim.stock_number and category and category != claim.category:
         raise errors.SettlementInvalid(f"claim {claim.number} is for {claim.category}, "
-                                       f"not {category}", field="category")
+                                       f"not {category}", field="category", claim=claim.number)
     qty = units.parse_quantity(quantity)
     in_claim_unit = units.convert(qty, unit, claim.unit or unit)
     left = outstanding(claim).quantity or Decimal(0)
     if in_claim_unit > left:
         raise errors.SettlementInvalid(
             f"returning {qty} {unit} = {in_claim_unit} {claim.unit} is more than the {left} "
-            f"{claim.unit} outstanding on {claim.number}", field="quantity")
+            f"{claim.unit} outstanding on {claim.number}", field="quantity",
+            claim=claim.number, outstanding_quantity=f"{left} {claim.unit}")
     agreement = agreements.get(session, claim.agreement_code)
     c, d = claim.creditor_party, claim.debtor_party
     leg = _claim_leg(claim, quantity=in_claim_unit)
@@ -402,7 +407,8 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
     if category != claim.category:
         raise errors.SettlementInvalid(
             f"claim {claim.number} is for {claim.category} services; an equal-value exchange "
-            f"must be a service of the same type, not {category}", field="category")
+            f"must be a service of the same type, not {category}", field="category",
+            claim=claim.number)
     if not description.strip():
         raise errors.InvalidInput("describe the service provided in exchange",
                                   field="description")
@@ -415,7 +421,8 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
     if applied.minor > left:
         raise errors.SettlementInvalid(
             f"exchange worth {applied} is more than the {money.Money(left, claim.currency)} "
-            f"outstanding on {claim.number}", field="value")
+            f"outstanding on {claim.number}", field="value", claim=claim.number,
+            outstanding=str(money.Money(left, claim.currency)))
     c, d = claim.creditor_party, claim.debtor_party
     leg = (claim.currency, applied.minor)
     postings = (books.transfer(c, d, books.SETTLED_IN_KIND_IN, books.receivable("eve"), leg)
@@ -525,9 +532,16 @@ def run_deadlines(session: Session, *, as_of: dt.date, soon_days: int = 30,
 
 # --- offsets -------------------------------------------------------------------------------
 def propose_offset(session: Session, *, agreement_code: str, by: str, on: dt.date,
-                   currency: str | None = None, note: str = "") -> Offset:
+                   currency: str | None = None, note: str = "", number: str | None = None,
+                   lines: Sequence[OffsetLine] | None = None,
+                   withdrawn: str | None = None) -> Offset:
     """Net the open cash claims the two parties hold against each other, oldest first, up to
-    the smaller of the two totals (converted at the agreement's rate policy)."""
+    the smaller of the two totals (converted at the agreement's rate policy).
+
+    `number` and `lines` are given only when applying the proposing party's own proposal from
+    its node (sync, docs/sync.md): its number, and the claims and amounts it named, each
+    checked against our book. `withdrawn` records such a proposal as withdrawn from the start,
+    for that reason: it lost to a proposal made at the same time by the other party."""
     agreement = agreements.get(session, agreement_code)
     official = parties.get_official(session, by)
     if official.party_code not in agreement.parties:
@@ -541,10 +555,76 @@ def propose_offset(session: Session, *, agreement_code: str, by: str, on: dt.dat
                     .with_for_update())
     pending = session.scalar(select(Offset).where(Offset.agreement_code == agreement.code,
                                                   Offset.state == "proposed"))
-    if pending:
+    if pending and withdrawn is None:
         raise errors.AlreadyExists(f"offset {pending.number} is still awaiting approval",
                                    hint="Approve or withdraw it first.")
-    sides: dict[str, list[tuple[Claim, int, int, rates.Conversion]]] = {me: [], other: []}
+    number = _offset_number(session, agreement, me, number)
+    if lines is None:
+        amount, items = _oldest_first(session, agreement, me, other, currency, on)
+    else:
+        amount, items = _named_items(session, agreement, number, me, other, currency, on,
+                                     lines)
+    offset = Offset(number=number, agreement_code=agreement.code,
+                    proposing_party=me, approving_party=other, currency=currency,
+                    amount_minor=amount, offset_on=on,
+                    state="proposed" if withdrawn is None else "withdrawn",
+                    proposed_by_id=official.id, note=note, items=items)
+    session.add(offset)
+    session.flush()
+    audit.append(session, party=me, actor=official.code, action="offset.proposed",
+                 subject=f"offset:{offset.number}",
+                 payload={"amount": str(money.Money(amount, currency)), "on": on,
+                          "items": [{"claim_id": i.claim_id, "applied_minor": i.applied_minor}
+                                    for i in offset.items]})
+    if withdrawn is not None:
+        _withdrawn(session, offset, withdrawn)
+    return offset
+
+
+@dataclass(frozen=True)
+class OffsetLine:
+    """One claim of an offset as the proposing party's node names it (claims are numbered
+    alike on both nodes): the amount applied in the claim's currency, and its value in the
+    offset's currency."""
+
+    claim: str
+    applied_minor: int
+    value_minor: int
+
+
+def _offset_number(session: Session, agreement: Agreement, party: str,
+                   number: str | None) -> str:
+    """`<agreement>-<proposing party>-OFS-<n>` on a party's node, so that the two nodes'
+    proposals never take the same number (`n` counts the party's own proposals); a partner's
+    proposal keeps the number its node gave it. A shared book keeps `<agreement>-OFS-<n>`."""
+    from acsa.sync import node  # late: sync imports the services
+
+    prefix = f"{agreement.code}-{party}-OFS-"
+    if number is not None:
+        tail = number[len(prefix):]
+        if not number.startswith(prefix) or not tail.isdigit():
+            raise errors.InvalidInput(f"offset number {number} is not one of {party}'s numbers "
+                                      f"under {agreement.code}", field="number")
+        if session.scalar(select(Offset.id).where(Offset.number == number)) is not None:
+            raise errors.AlreadyExists(f"offset {number} already exists", field="number")
+        return number
+    if node.own_party(session) is None:
+        prefix = f"{agreement.code}-OFS-"
+        mine = Offset.agreement_code == agreement.code
+    else:
+        mine = Offset.number.startswith(prefix, autoescape=True)
+    count = session.scalar(select(func.count()).select_from(Offset).where(mine)) or 0
+    return f"{prefix}{count + 1:04d}"
+
+
+Sides = dict[str, list[tuple[Claim, int, int, rates.Conversion]]]
+
+
+def _open_cash(session: Session, agreement: Agreement, currency: str, on: dt.date,
+               parties_: tuple[str, str]) -> Sides:
+    """Per creditor, the open cash claims under the agreement issued by `on`, oldest first:
+    (claim, outstanding in its currency, its value in `currency`, the conversion)."""
+    sides: Sides = {p: [] for p in parties_}
     for claim in session.scalars(select(Claim).where(
             Claim.agreement_code == agreement.code, Claim.state == "open",
             Claim.method == "cash").order_by(Claim.delivered_on, Claim.id)):
@@ -554,6 +634,21 @@ def propose_offset(session: Session, *, agreement_code: str, by: str, on: dt.dat
         conv = rates.conversion(session, agreement, claim.currency, currency, on)
         value = conv.apply(money.Money(left, claim.currency), currency).minor
         sides[claim.creditor_party].append((claim, left, value, conv))
+    return sides
+
+
+def _take(left: int, value: int, take_value: int, conv: rates.Conversion, currency: str,
+          claim_currency: str) -> int:
+    """What netting `take_value` (in the offset currency) of a claim worth `value` with `left`
+    outstanding applies to it, in its own currency."""
+    take = left if take_value == value else money.Money(take_value, currency).convert(
+        Decimal(1) / conv.rate, claim_currency).minor
+    return min(take, left)
+
+
+def _oldest_first(session: Session, agreement: Agreement, me: str, other: str, currency: str,
+                  on: dt.date) -> tuple[int, list[OffsetItem]]:
+    sides = _open_cash(session, agreement, currency, on, (me, other))
     owed_to_me = sum(v for _, _, v, _ in sides[me])
     owed_to_other = sum(v for _, _, v, _ in sides[other])
     amount = min(owed_to_me, owed_to_other)
@@ -563,33 +658,84 @@ def propose_offset(session: Session, *, agreement_code: str, by: str, on: dt.dat
             f"{money.Money(owed_to_me, currency)} owed to {me} and "
             f"{money.Money(owed_to_other, currency)} owed to {other}",
             hint="An offset needs open cash claims in both directions.")
-    count = session.scalar(select(func.count()).select_from(Offset)
-                           .where(Offset.agreement_code == agreement.code)) or 0
-    offset = Offset(number=f"{agreement.code}-OFS-{count + 1:04d}", agreement_code=agreement.code,
-                    proposing_party=me, approving_party=other, currency=currency,
-                    amount_minor=amount, offset_on=on, state="proposed",
-                    proposed_by_id=official.id, note=note)
+    items: list[OffsetItem] = []
     for side in (me, other):
         remaining = amount
         for claim, left, value, conv in sides[side]:
             if remaining <= 0:
                 break
             take_value = min(value, remaining)
-            take = left if take_value == value else money.Money(take_value, currency).convert(
-                Decimal(1) / conv.rate, claim.currency).minor
-            take = min(take, left)
-            offset.items.append(OffsetItem(claim_id=claim.id, applied_minor=take,
-                                           value_minor=take_value, rate=format(conv.rate, "f"),
-                                           rate_id=conv.rate_id))
+            items.append(OffsetItem(
+                claim_id=claim.id, value_minor=take_value, rate=format(conv.rate, "f"),
+                applied_minor=_take(left, value, take_value, conv, currency, claim.currency),
+                rate_id=conv.rate_id))
             remaining -= take_value
-    session.add(offset)
+    return amount, items
+
+
+def _named_items(session: Session, agreement: Agreement, number: str, me: str, other: str,
+                 currency: str, on: dt.date,
+                 lines: Sequence[OffsetLine]) -> tuple[int, list[OffsetItem]]:
+    """The items of a proposal as its proposer named them, each claim checked against our
+    book: open, cash, under the agreement, issued by the offset's date, and the amounts those
+    our book and rates give; the two sides' values must be equal."""
+    sides = _open_cash(session, agreement, currency, on, (me, other))
+    held = {c.number: (c, left, value, conv) for side in sides.values()
+            for c, left, value, conv in side}
+    totals = {me: 0, other: 0}
+    items: list[OffsetItem] = []
+    named: set[str] = set()
+    for line in lines:
+        if line.claim not in held:
+            found = session.scalar(select(Claim).where(Claim.number == line.claim))
+            what = ("is not in our book" if found is None else "it names twice"
+                    if line.claim in named else
+                    f"is not an open cash claim under {agreement.code} issued by {on} here "
+                    f"({found.state} {found.method} claim under {found.agreement_code}, "
+                    f"issued {found.issued_on})")
+            raise errors.SettlementInvalid(
+                f"offset {number} names claim {line.claim}, which {what}", field="items",
+                hint="Reconcile with the partner (`acsa reconcile`) to find the difference.")
+        claim, left, value, conv = held.pop(line.claim)
+        named.add(claim.number)
+        applied = _take(left, value, line.value_minor, conv, currency, claim.currency)
+        if not 0 < line.value_minor <= value or line.applied_minor != applied:
+            raise errors.SettlementInvalid(
+                f"offset {number} nets {money.Money(line.applied_minor, claim.currency)} of "
+                f"claim {claim.number} worth {money.Money(line.value_minor, currency)}; our "
+                f"book has {money.Money(left, claim.currency)} outstanding on it, worth "
+                f"{money.Money(value, currency)} at {format(conv.rate, 'f')}, so that value "
+                f"nets {money.Money(applied, claim.currency)}", field="items",
+                hint="Reconcile with the partner (`acsa reconcile`) to find the difference.")
+        totals[claim.creditor_party] += line.value_minor
+        items.append(OffsetItem(claim_id=claim.id, applied_minor=applied,
+                                value_minor=line.value_minor, rate=format(conv.rate, "f"),
+                                rate_id=conv.rate_id))
+    if totals[me] != totals[other] or totals[me] <= 0:
+        raise errors.SettlementInvalid(
+            f"offset {number} does not balance: it nets {money.Money(totals[me], currency)} "
+            f"owed to {me} against {money.Money(totals[other], currency)} owed to {other}",
+            field="items")
+    return totals[me], items
+
+
+def withdraw_offset(session: Session, *, number: str, reason: str) -> Offset:
+    """Withdraw a proposed offset: nothing was netted, so nothing is posted. Sync withdraws our
+    proposal when the other party's, made at the same time, stands instead (docs/sync.md)."""
+    offset = session.scalar(select(Offset).where(Offset.number == number).with_for_update())
+    if offset is None:
+        raise errors.NotFound(f"no offset {number!r}", field="offset")
+    if offset.state != "proposed":
+        raise errors.SettlementInvalid(f"offset {number} is {offset.state}")
+    offset.state = "withdrawn"
     session.flush()
-    audit.append(session, party=me, actor=official.code, action="offset.proposed",
-                 subject=f"offset:{offset.number}",
-                 payload={"amount": str(money.Money(amount, currency)), "on": on,
-                          "items": [{"claim_id": i.claim_id, "applied_minor": i.applied_minor}
-                                    for i in offset.items]})
+    _withdrawn(session, offset, reason)
     return offset
+
+
+def _withdrawn(session: Session, offset: Offset, reason: str) -> None:
+    audit.append(session, party="", actor="system", action="offset.withdrawn",
+                 subject=f"offset:{offset.number}", payload={"reason": reason})
 
 
 def approve_offset(session: Session, *, number: str, by: str, on: dt.date) -> Offset:
@@ -660,7 +806,9 @@ def check_ceilings(session: Session, agreement: Agreement, order: Order,
                     f"accepting {order.number} would bring {order.requesting_party}'s FY "
                     f"{part} acquisitions under {agreement.code} to {used}, above the ceiling "
                     f"of {limit}", hint="Settle or cancel other orders, or split the support "
-                    "across fiscal years.", field="order")
+                    "across fiscal years.", field="order", order=order.number,
+                    party=order.requesting_party, part=part, agreement=agreement.code,
+                    used=str(used), ceiling=str(limit))
             if used.minor * 100 >= limit.minor * ceiling.warn_at_percent:
                 warnings.append(f"{part} ceiling {limit}: {used} used "
                                 f"({used.minor * 100 // limit.minor}%) after {order.number}")

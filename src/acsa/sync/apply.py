@@ -71,6 +71,9 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
             raise errors.NotOwner(f"{ev.origin} cannot add {kind.split('.')[0]} "
                                   f"{body.get('code')} of {party}")
         return
+    if kind in ownership.OFFSET:
+        _check_offset_owner(session, ev, body)
+        return
     if kind == "order.created":
         agreement = agreements.get(session, body["agreement"])
         requester = body["number"].split("-")[1] if body["number"].count("-") >= 3 else ""
@@ -96,6 +99,35 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
         raise errors.NotOwner(
             f"{ev.origin} cannot {kind.split('.')[1].replace('_', ' ')} order {order.number}: "
             f"that is for {' or '.join(sorted(allowed))} to do")
+
+
+def _check_offset_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
+    """A proposal is its proposing party's, under an agreement it is party to, with one of its
+    own numbers; an approval is the party's the offset was proposed to."""
+    from acsa.agreements import service as agreements
+    from acsa.settlement.models import Offset
+
+    number = str(body["number"])
+    if ev.subject != f"offset:{number}":
+        raise errors.InvalidInput(f"event {ev.event_id} is about {ev.subject}, its body about "
+                                  f"offset {number}", field="subject")
+    if ev.kind == "offset.proposed":
+        agreement = agreements.get(session, body["agreement"])
+        if ev.origin not in agreement.parties or \
+                not number.startswith(f"{agreement.code}-{ev.origin}-OFS-"):
+            raise errors.NotOwner(f"{ev.origin} cannot propose offset {number}: a party "
+                                  f"proposes offsets under its own numbers only "
+                                  f"({agreement.code}-{ev.origin}-OFS-n)")
+        return
+    offset = session.execute(select(Offset.proposing_party, Offset.approving_party)
+                             .where(Offset.number == number)).first()
+    if offset is None:
+        raise Waiting(f"offset {number} has not arrived")
+    owner = ownership.offset_owner(ev.kind, proposer=offset.proposing_party,
+                                   approver=offset.approving_party)
+    if ev.origin != owner:
+        raise errors.NotOwner(f"{ev.origin} cannot approve offset {number}: "
+                              f"{offset.proposing_party} proposed it and only {owner} approves it")
 
 
 def _actor_party(session: Session, code: str) -> str:
@@ -210,6 +242,57 @@ def _exchange(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
                         description=b["description"])
 
 
+def _minor(text: str, currency: str, what: str) -> int:
+    amount = money.Money.parse(text)
+    if amount.currency != currency:
+        raise errors.SettlementInvalid(f"{what} is in {currency} here, and the offset names "
+                                       f"{amount} of it", field="items")
+    return amount.minor
+
+
+def _offset_proposed(s: Session, ev: InboxEvent, b: dict[str, Any],
+                     withdrawn: str | None = None) -> None:
+    from acsa.settlement import service as settlement
+    from acsa.settlement.models import Claim
+
+    currencies = {n: c for n, c in s.execute(select(Claim.number, Claim.currency).where(
+        Claim.number.in_([i["claim"] for i in b["items"]])))}
+    lines = [settlement.OffsetLine(
+        claim=i["claim"], value_minor=_minor(i["value"], b["currency"], f"offset {b['number']}"),
+        applied_minor=_minor(i["applied"], currencies.get(i["claim"], b["currency"]),
+                             f"claim {i['claim']}"))
+        for i in b["items"]]
+    offset = settlement.propose_offset(
+        s, agreement_code=b["agreement"], by=ev.actor, on=_on(b), currency=b["currency"],
+        note=b["note"], number=b["number"], lines=lines, withdrawn=withdrawn)
+    amount = money.Money(offset.amount_minor, offset.currency)
+    if amount != money.Money.parse(b["amount"]):
+        raise errors.SettlementInvalid(
+            f"offset {offset.number} is for {b['amount']} at {ev.origin}, and its claims net "
+            f"{amount} here", field="amount")
+
+
+def _offset_approved(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.settlement import service as settlement
+
+    settlement.approve_offset(s, number=b["number"], by=ev.actor, on=_on(b))
+
+
+def _check_offset_approved(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    """After the approval, each claim has what is outstanding at the approving party's node."""
+    from acsa.settlement import service as settlement
+    from acsa.settlement.models import Claim
+
+    for item in b["items"]:
+        claim = s.scalar(select(Claim).where(Claim.number == item["claim"]))
+        here = settlement.claim_view(claim)["outstanding"] if claim else None
+        if here != item["outstanding"]:
+            raise errors.IntegrityError(
+                f"after {ev.event_id} (offset {b['number']}) claim {item['claim']} has {here} "
+                f"outstanding here and {item['outstanding']} at {ev.origin}",
+                hint="Reconcile with the partner (`acsa reconcile`) to find the difference.")
+
+
 def _official(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
     from acsa.parties import service as parties
     from acsa.parties.models import Official, Unit
@@ -277,13 +360,16 @@ APPLY: dict[str, Callable[[Session, InboxEvent, dict[str, Any]], None]] = {
     "order.dispute_resolved": _step("resolve_dispute", "resolution"),
     "order.closed": _step("close_order"),
     "claim.payment": _payment, "claim.return": _return, "claim.exchange": _exchange,
+    "offset.proposed": _offset_proposed, "offset.approved": _offset_approved,
     "official.added": _official, "unit.added": _unit, "activity.added": _activity,
     "rate.added": _rate,
 }
 
 
-def apply_event(session: Session, ev: InboxEvent) -> None:
-    """Apply `ev` in the caller's transaction (which rolls back on any error)."""
+def apply_event(session: Session, ev: InboxEvent, *, withdrawn: str | None = None) -> None:
+    """Apply `ev` in the caller's transaction (which rolls back on any error). `withdrawn`:
+    record the offset proposal `ev` as withdrawn from the start, for that reason (it lost to
+    one of ours made at the same time)."""
     body = json.loads(ev.body)
     check_owner(session, ev, body)
     if ev.kind not in ownership.REFERENCE and _actor_party(session, ev.actor) != ev.origin:
@@ -294,7 +380,10 @@ def apply_event(session: Session, ev: InboxEvent) -> None:
     session.info[audit.APPENDED] = appended
     try:
         try:
-            APPLY[ev.kind](session, ev, body)
+            if withdrawn is not None and ev.kind == "offset.proposed":
+                _offset_proposed(session, ev, body, withdrawn)
+            else:
+                APPLY[ev.kind](session, ev, body)
         except errors.NotFound as e:
             raise Waiting(e.message) from None
     finally:
@@ -313,6 +402,8 @@ def apply_event(session: Session, ev: InboxEvent) -> None:
                 f"hash from the sender's ({(mine or '')[:12]} here, "
                 f"{str(body.get('order_hash'))[:12]} there): the two books disagree about it",
                 hint="Reconcile with the partner (`acsa reconcile`) to find the difference.")
+    elif ev.kind == "offset.approved":
+        _check_offset_approved(session, ev, body)
     elif ev.kind.startswith("claim.") and body.get("outstanding") is not None:
         from acsa.settlement import service as settlement
         from acsa.settlement.models import Claim

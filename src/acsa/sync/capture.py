@@ -22,7 +22,7 @@ from acsa.audit import chain
 from acsa.audit.models import Event
 from acsa.sync import node
 from acsa.sync.models import OutboxEvent, SubjectHead
-from acsa.sync.ownership import REFERENCE, SYNCED
+from acsa.sync.ownership import OFFSET, REFERENCE, SYNCED
 
 APPLYING = "acsa_sync_applying"  # session.info flag: applying a partner's event, capture nothing
 
@@ -83,11 +83,60 @@ def on_event(session: Session, event: Event) -> None:
         else:
             session.add(SubjectHead(subject=event.subject, event_id=event_id))
         after = order_fields(order)
+    elif event.action in OFFSET:
+        on, heads = offset_links(session, event.action, event.subject, body)
+        # and our own last offset event under the agreement: the partner applies ours in the
+        # order we made them (an approval never overtakes our proposal it superseded)
+        on, heads = on + [f"{on[0]}:{party}"], heads + [f"{on[0]}:{party}"]
+        deps = list(dict.fromkeys(
+            h.event_id for h in (session.get(SubjectHead, s) for s in on) if h is not None))
+        for subject in heads:
+            head = session.get(SubjectHead, subject)
+            if head is not None:
+                head.event_id = event_id
+            else:
+                session.add(SubjectHead(subject=subject, event_id=event_id))
+                session.flush()
+        after = offset_after(session, event.action, heads)
     session.add(OutboxEvent(
         seq=seq, event_id=event_id, kind=event.action, subject=event.subject, to_party=to_party,
         deps=json.dumps(deps), at=event.at, actor=event.actor,
         body=chain.canonical_json(body), after=after))
     session.flush()
+
+
+def offset_links(session: Session, kind: str, subject: str,
+                 body: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(the subjects whose last event an offset event builds on, the subjects it becomes the
+    last event of). Every offset event of an agreement follows the one before it (subject
+    `offsets:<agreement>`, so that two proposals are concurrent exactly when neither side had
+    seen the other's) and the offset's own; it builds on the last event of every order whose
+    claims it names (so it waits for those claims to arrive), and an approval, which settles
+    those claims, is what the next event on each of those orders builds on."""
+    from acsa.orders.models import Order
+    from acsa.settlement.models import Claim
+
+    orders = list(session.scalars(
+        select(Order.number).join(Claim, Claim.order_id == Order.id)
+        .where(Claim.number.in_([i["claim"] for i in body["items"]]))
+        .distinct().order_by(Order.number)))
+    mine = [f"offsets:{body['agreement']}", subject]
+    return mine + orders, mine + (orders if kind == "offset.approved" else [])
+
+
+def offset_after(session: Session, kind: str, subjects: list[str]) -> str:
+    """For an approval, the revertible fields of each order it settled claims of, by order
+    number (what an order event that builds on it goes back to, see service._deps_after)."""
+    from acsa.orders.models import Order
+
+    if kind != "offset.approved":
+        return ""
+    found = session.scalars(select(Order).where(Order.number.in_(subjects)))
+    return json.dumps({BY_ORDER: {o.number: json.loads(order_fields(o)) for o in found}},
+                      sort_keys=True)
+
+
+BY_ORDER = "by_order"
 
 
 # --- the body of each kind -----------------------------------------------------------------
@@ -209,6 +258,52 @@ def _settlement(session: Session, event: Event, payload: dict[str, Any], party: 
     return body, _other(order, party), order
 
 
+def _offset(session: Session, subject: str) -> Any:
+    from acsa.settlement.models import Offset
+
+    offset = session.scalar(select(Offset).where(Offset.number == subject.split(":", 1)[1]))
+    assert offset is not None
+    return offset
+
+
+def _offset_items(session: Session, offset: Any) -> list[tuple[Any, Any]]:
+    from acsa.settlement.models import Claim
+
+    items = sorted(offset.items, key=lambda i: i.id)
+    claims = {c.id: c for c in session.scalars(
+        select(Claim).where(Claim.id.in_([i.claim_id for i in items])))}
+    return [(i, claims[i.claim_id]) for i in items]
+
+
+def _offset_proposed(session: Session, event: Event, payload: dict[str, Any],
+                     party: str) -> Built:
+    offset = _offset(session, event.subject)
+    return ({"number": offset.number, "agreement": offset.agreement_code,
+             "on": offset.offset_on.isoformat(), "currency": offset.currency,
+             "amount": str(money.Money(offset.amount_minor, offset.currency)),
+             "note": offset.note,
+             "items": [{"claim": c.number, "creditor": c.creditor_party,
+                        "applied": str(money.Money(i.applied_minor, c.currency)),
+                        "value": str(money.Money(i.value_minor, offset.currency)),
+                        "rate": i.rate} for i, c in _offset_items(session, offset)]},
+            offset.approving_party, None)
+
+
+def _offset_approved(session: Session, event: Event, payload: dict[str, Any],
+                     party: str) -> Built:
+    from acsa.settlement.service import claim_view
+
+    offset = _offset(session, event.subject)
+    return ({"number": offset.number, "agreement": offset.agreement_code,
+             "on": payload["on"],
+             "amount": str(money.Money(offset.amount_minor, offset.currency)),
+             "items": [{"claim": c.number, "applied": str(money.Money(i.applied_minor,
+                                                                      c.currency)),
+                        "outstanding": claim_view(c)["outstanding"]}
+                       for i, c in _offset_items(session, offset)]},
+            offset.proposing_party, None)
+
+
 def _official(session: Session, event: Event, payload: dict[str, Any], party: str) -> Built:
     from acsa.parties.models import Official, Unit
 
@@ -248,6 +343,7 @@ BUILDERS: dict[str, Callable[[Session, Event, dict[str, Any], str], Built]] = {
     "order.cancelled": _simple("on", "reason"), "order.disputed": _simple("on", "reason"),
     "order.dispute_resolved": _simple("on", "resolution"), "order.closed": _simple("on"),
     "claim.payment": _settlement, "claim.return": _settlement, "claim.exchange": _settlement,
+    "offset.proposed": _offset_proposed, "offset.approved": _offset_approved,
     "official.added": _official, "unit.added": _unit, "activity.added": _activity,
     "rate.added": _rate,
 }

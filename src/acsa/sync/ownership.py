@@ -3,8 +3,9 @@ database, no I/O."""
 
 from __future__ import annotations
 
-# kind -> the order role that owns it: requester, supplier, debtor (of the claim), either,
-# self (reference data about the author's own people), any (shared reference data)
+# kind -> the role that owns it: on an order requester, supplier, debtor (of the claim),
+# either; on an offset proposer, approver (the agreement's other party); self (reference data
+# about the author's own people), any (shared reference data)
 OWNER = {
     "order.created": "requester", "order.edited": "requester", "order.requested": "requester",
     "order.received": "requester",
@@ -12,17 +13,19 @@ OWNER = {
     "order.cancelled": "either", "order.disputed": "either", "order.dispute_resolved": "either",
     "order.closed": "either",
     "claim.payment": "debtor", "claim.return": "debtor", "claim.exchange": "debtor",
+    "offset.proposed": "proposer", "offset.approved": "approver",
     "official.added": "self", "unit.added": "self",
     "activity.added": "any", "rate.added": "any",
 }
 SYNCED = frozenset(OWNER)
 REFERENCE = frozenset(k for k, v in OWNER.items() if v in ("self", "any"))
+OFFSET = frozenset(k for k, v in OWNER.items() if v in ("proposer", "approver"))
 
 # how facts rank when two concurrent ones cannot both stand: goods or money moved beat a
 # cancellation, which beats any other step (an edit of a draft cannot be undone and ranks with
-# the material facts)
+# the material facts; so does an approved offset: money was netted)
 MATERIAL = frozenset({"order.delivered", "order.received", "claim.payment", "claim.return",
-                      "claim.exchange", "order.edited", "order.created"})
+                      "claim.exchange", "order.edited", "order.created", "offset.approved"})
 RANK = {k: (3 if k in MATERIAL else 2 if k == "order.cancelled" else 1) for k in OWNER}
 
 
@@ -33,6 +36,11 @@ def owner_party(kind: str, *, requester: str, supplier: str, debtor: str | None,
     return {"requester": {requester}, "supplier": {supplier},
             "debtor": {debtor} if debtor else set(), "either": {requester, supplier},
             "self": {actor_party}, "any": {actor_party}}[role]
+
+
+def offset_owner(kind: str, *, proposer: str, approver: str) -> str:
+    """The party that may author `kind` on an offset proposed by `proposer` to `approver`."""
+    return proposer if OWNER[kind] == "proposer" else approver
 
 
 def winner(a: tuple[str, str, str], b: tuple[str, str, str]) -> int:

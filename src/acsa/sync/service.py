@@ -338,8 +338,11 @@ def _apply_one(s: Session, event_id: str, me: str, result: ImportResult) -> str:
     concurrent = (head is not None and ev.kind.startswith(("order.", "claim."))
                   and head.event_id not in json.loads(ev.deps)
                   and head.event_id.split(":")[0] != ev.origin)
+    rival = _rival_proposal(s, ev, me) if ev.kind == "offset.proposed" else None
     try:
         with s.begin_nested():
+            if rival is not None:
+                return _resolve_proposals(s, ev, rival, result)
             apply.apply_event(s, ev)
     except apply.Waiting as w:
         ev.waiting_for = str(w)
@@ -372,6 +375,17 @@ def _mark_applied(s: Session, ev: InboxEvent) -> None:
             s.info.get(_NO_HEAD, set()).discard(ev.subject)
         else:
             head.event_id = ev.event_id
+    elif ev.kind in ownership.OFFSET:
+        _, heads = capture.offset_links(s, ev.kind, ev.subject, json.loads(ev.body))
+        for subject in heads:
+            row = _head_of(s, subject)
+            if row is None:
+                s.add(SubjectHead(subject=subject, event_id=ev.event_id))
+                s.flush()
+                s.info.get(_NO_HEAD, set()).discard(subject)
+            else:
+                row.event_id = ev.event_id
+        ev.after = capture.offset_after(s, ev.kind, heads)
     s.flush()
 
 
@@ -394,13 +408,17 @@ def _head_event(s: Session, event_id: str) -> tuple[str, str, str, str]:
     return inbox.kind, inbox.at, inbox.origin, inbox.after
 
 
-def _deps_after(s: Session, event_id: str) -> str:
-    """The order fields as they were after the event `event_id` depended on."""
+def _deps_after(s: Session, event_id: str, number: str) -> str:
+    """The fields of order `number` as they were after the event `event_id` depended on."""
     out = s.scalar(select(OutboxEvent).where(OutboxEvent.event_id == event_id))
     deps = json.loads(out.deps if out is not None else s.get(InboxEvent, event_id).deps)
     if not deps:
         return ""
-    return _head_event(s, deps[0])[3]
+    after = _head_event(s, deps[0])[3]
+    if after and capture.BY_ORDER in (data := json.loads(after)):  # an offset's approval
+        fields = data[capture.BY_ORDER].get(number)
+        return json.dumps(fields) if fields else ""
+    return after
 
 
 def _resolve_conflict(s: Session, ev: InboxEvent, head: SubjectHead,
@@ -412,7 +430,7 @@ def _resolve_conflict(s: Session, ev: InboxEvent, head: SubjectHead,
     order = s.scalar(select(Order).where(Order.number == ev.subject))
     assert order is not None
     if incoming_wins and ownership.revertible(h_kind):
-        before = _deps_after(s, head.event_id)
+        before = _deps_after(s, head.event_id, order.number)
         try:
             with s.begin_nested():
                 _revert(s, order, before, head.event_id)
@@ -443,6 +461,60 @@ def _resolve_conflict(s: Session, ev: InboxEvent, head: SubjectHead,
     _flag_dispute(s, order, rule)
     result.conflicts.append({"subject": ev.subject, "winner": winner_id, "loser": loser_id,
                              "rule": rule})
+    s.flush()
+    return "applied" if incoming_wins else "superseded"
+
+
+def _rival_proposal(s: Session, ev: InboxEvent, me: str) -> tuple[str, str] | None:
+    """(number, event id) of our own offset proposal still awaiting approval under the
+    agreement of the partner's proposal `ev`, if the partner made its proposal without having
+    seen ours (ours is not among what it builds on): the two were made at the same time."""
+    from acsa.settlement.models import Offset
+
+    number = s.scalar(select(Offset.number).where(
+        Offset.agreement_code == str(json.loads(ev.body).get("agreement")),
+        Offset.state == "proposed", Offset.proposing_party == me))
+    if number is None:
+        return None
+    ours = s.scalar(select(OutboxEvent.event_id).where(
+        OutboxEvent.subject == f"offset:{number}", OutboxEvent.kind == "offset.proposed"))
+    if ours is None or ours in json.loads(ev.deps):
+        return None
+    return number, ours
+
+
+def _resolve_proposals(s: Session, ev: InboxEvent, rival: tuple[str, str],
+                       result: ImportResult) -> str:
+    """Two offset proposals under one agreement were made at the same time, ours (`rival`)
+    and the partner's `ev`; only one may await approval. The rule of `ownership.winner` (the
+    earlier signing time, then the party code) decides, the same on both nodes: the winner
+    stands, the loser is kept as withdrawn on both nodes (its event `superseded` here). No
+    order is put in dispute: nothing was netted, and nothing disagrees. Raises (and changes
+    nothing) if the partner's proposal breaks a rule: it is then quarantined."""
+    from acsa.settlement import service as settlement
+
+    ours_number, ours_id = rival
+    body = json.loads(ev.body)
+    o_kind, o_at, o_origin, _ = _head_event(s, ours_id)
+    incoming_wins = ownership.winner((o_kind, o_at, o_origin), (ev.kind, ev.at, ev.origin)) == 1
+    theirs = (str(body["number"]), ev.event_id)
+    (w_number, w_id), (l_number, l_id) = ((theirs, rival) if incoming_wins
+                                          else (rival, theirs))
+    rule = (f"offsets {w_number} ({w_id}) and {l_number} ({l_id}) under {body['agreement']} "
+            f"were proposed at the same time; {w_number} stands (it was signed first) and "
+            f"{l_number} is withdrawn: propose again once {w_number} is approved")
+    if incoming_wins:
+        settlement.withdraw_offset(s, number=ours_number, reason=rule)
+        apply.apply_event(s, ev)
+        _mark_applied(s, ev)
+        result.applied.append(ev.event_id)
+    else:
+        apply.apply_event(s, ev, withdrawn=rule)
+        ev.status, ev.waiting_for = "superseded", rule
+        result.superseded.append(ev.event_id)
+    subject = f"offsets:{body['agreement']}"
+    s.add(Conflict(subject=subject, winner=w_id, loser=l_id, rule=rule, at=utcnow()))
+    result.conflicts.append({"subject": subject, "winner": w_id, "loser": l_id, "rule": rule})
     s.flush()
     return "applied" if incoming_wins else "superseded"
 
