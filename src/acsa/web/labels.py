@@ -39,7 +39,8 @@ EVENT = {"order.created": N_("Created"), "order.edited": N_("Edited"),
          "user.added": N_("User added"), "user.disabled": N_("User disabled"),
          "user.enabled": N_("User enabled"), "user.password_reset": N_("Password reset"),
          "offset.proposed": N_("Offset proposed"),
-         "offset.approved": N_("Offset approved")}
+         "offset.approved": N_("Offset approved"),
+         "offset.withdrawn": N_("Offset withdrawn")}
 WORK = {"to_request": N_("Drafts to request"), "to_accept": N_("Requests to accept"),
         "to_deliver": N_("Accepted orders to deliver"),
         "to_receive": N_("Deliveries to receive"), "to_close": N_("Settled orders to close"),
