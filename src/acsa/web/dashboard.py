@@ -5,10 +5,11 @@
   settled) of the party, through the `state` index: a count and the first few. Those states
   hold work in progress, not the history.
 * Claims due: open claims only (the `state` index), due within `SOON_DAYS`, first `LIMIT`.
-* Balances and ceilings: `ledger.reports` as of today, kept in a small cache keyed by the
-  heads of the ledger and the audit chain (both primary-key lookups). Every change to the books
-  or an order appends to them in its own transaction, so a cached figure is reused only while
-  nothing it was computed from can have changed.
+* Balances, ageing buckets and ceilings: `ledger.reports` as of today, kept in a small cache
+  keyed by the heads of the ledger and the audit chain (both primary-key lookups). Every change
+  to the books or an order appends to them in its own transaction, so a cached figure is reused
+  only while nothing it was computed from can have changed. `reports.balances` of an agreement
+  is cached on its own too: the balance chart (`web.charts`) starts from the same figure.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from acsa import errors, money
 from acsa.agreements import service as agreements
 from acsa.audit.models import Event
+from acsa.ledger import domain as ledger_domain
 from acsa.ledger import reports
 from acsa.ledger.models import Entry
 from acsa.orders.models import Order
@@ -118,12 +120,23 @@ class PartnerBalance:
 
 
 @dataclass
+class AgeingBucket:
+    bucket: str  # a name of `ledger.domain.AGEING_BUCKETS`
+    to_us: int = 0  # open claims owed to us, in the reporting currency
+    by_us: int = 0
+
+
+@dataclass
 class Books:
     currency: str
     partners: list[PartnerBalance]
     rates_used: list[str]
     rate_error: str | None
     ceilings: list[reports.CeilingLine]
+    # the converted sums above by age from delivery, every bucket (agreements with every
+    # rate only)
+    ageing: list[AgeingBucket] = field(default_factory=list)
+    views: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)  # charts
 
 
 _CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -157,6 +170,12 @@ def state_counts(s: Session, party: str) -> dict[str, int]:
     return _cached(s, ("states", party), lambda: _count_states(s, party))
 
 
+def book_balances(s: Session, agreement: str, as_of: dt.date) -> list[reports.BalanceRow]:
+    """`reports.balances` of one agreement as of the date, reused like the figures here."""
+    return _cached(s, ("balances", agreement, as_of),
+                   lambda: reports.balances(s, as_of=as_of, agreement=agreement))
+
+
 def books(s: Session, party: str, currency: str, today: dt.date) -> Books:
     return _cached(s, ("books", party, currency, today),
                    lambda: _compute_books(s, party, currency, today))
@@ -166,7 +185,7 @@ def _compute_books(s: Session, party: str, currency: str, today: dt.date) -> Boo
     covered = [a for _, a in agreements.list_for_party(s, party)]
     partners: dict[str, PartnerBalance] = {}
     for a in covered:
-        for r in reports.balances(s, as_of=today, agreement=a.code):
+        for r in book_balances(s, a.code, today):
             if party == r.creditor:
                 partners.setdefault(r.debtor, PartnerBalance(r.debtor)).owed_to_us.append(
                     (r.commodity, r.creditor_book, r.agrees))
@@ -176,21 +195,34 @@ def _compute_books(s: Session, party: str, currency: str, today: dt.date) -> Boo
     used: list[str] = []
     failed: list[str] = []
     unconverted: set[str] = set()
+    ageing = {name: AgeingBucket(name) for name, _, _ in ledger_domain.AGEING_BUCKETS}
     for a in covered:  # one agreement's missing rate does not hide the others' totals
-        rows = [r for r in reports.ageing(s, as_of=today, agreement=a.code)
-                if party in (r.creditor, r.debtor)]
+        by_bucket: dict[str, list[reports.AgeingRow]] = {}
+        for r in reports.ageing(s, as_of=today, agreement=a.code):
+            if party in (r.creditor, r.debtor):
+                by_bucket.setdefault(r.bucket, []).append(r)
+        # converted bucket by bucket (each claim as before, so the buckets add up to the sums)
+        converted: list[tuple[str, dict[tuple[str, str], int]]] = []
+        notes: list[str] = []
         try:
-            sums, notes = reports.in_currency(s, {a.code: a}, rows, currency, today)
+            for bucket, rows in by_bucket.items():
+                sums, named = reports.in_currency(s, {a.code: a}, rows, currency, today)
+                converted.append((bucket, sums))
+                notes += named
         except errors.AcsaError as e:
             failed.append(e.message)
-            unconverted |= {r.debtor if r.creditor == party else r.creditor for r in rows}
+            unconverted |= {r.debtor if r.creditor == party else r.creditor
+                            for rows in by_bucket.values() for r in rows}
             continue
         used += notes
-        for (creditor, debtor), value in sums.items():
-            if creditor == party:
-                partners.setdefault(debtor, PartnerBalance(debtor)).to_us += value
-            elif debtor == party:
-                partners.setdefault(creditor, PartnerBalance(creditor)).by_us += value
+        for bucket, sums in converted:
+            for (creditor, debtor), value in sums.items():
+                if creditor == party:
+                    partners.setdefault(debtor, PartnerBalance(debtor)).to_us += value
+                    ageing[bucket].to_us += value
+                elif debtor == party:
+                    partners.setdefault(creditor, PartnerBalance(creditor)).by_us += value
+                    ageing[bucket].by_us += value
     for p in partners.values():
         if p.partner not in unconverted:
             p.net_to_us = p.to_us - p.by_us
@@ -200,7 +232,7 @@ def _compute_books(s: Session, party: str, currency: str, today: dt.date) -> Boo
     ceilings = [c for c in reports.ceiling_lines(s, covered, as_of=today) if c.party == party]
     money.check_currency(currency)
     return Books(currency, [partners[k] for k in sorted(partners)], sorted(set(used)), error,
-                 ceilings)
+                 ceilings, list(ageing.values()))
 
 
 def bar_chart(partners: list[PartnerBalance]) -> list[dict[str, Any]]:
