@@ -282,7 +282,7 @@ def test_an_order_lives_its_life_in_the_browser_in_english_and_japanese(
         expect(page.get_by_role("link", name=number)).to_have_count(0)
         response = page.goto(f"{server.base}/orders/{number}")
         assert response is not None and response.status == 404
-        expect(page.get_by_text(WORDS["ja"]["not_found"])).to_be_visible()
+        expect(page.get_by_text(WORDS["ja"]["not_found"], exact=True)).to_be_visible()
     context.close()
 
     # a tablet, in portrait
