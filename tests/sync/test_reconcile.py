@@ -233,6 +233,10 @@ def test_as_of_leaves_out_what_came_later(two: tuple[Node, Node, dict[str, str]]
 
 
 # --- the cache is the recomputation -----------------------------------------------------------
+def buckets_in(summary: dict[str, Any]) -> int:
+    return sum(len(e["buckets"]) for e in summary["months"].values())
+
+
 def test_the_cache_always_equals_the_recomputation(two: tuple[Node, Node, dict[str, str]]
                                                    ) -> None:
     ph, jp, numbers = two
@@ -249,19 +253,21 @@ def test_the_cache_always_equals_the_recomputation(two: tuple[Node, Node, dict[s
 
     cached, fresh, how = both()
     assert cached == fresh and how == "miss"
+    n = buckets_in(fresh)
     cached, fresh, how = both()
-    assert cached == fresh and how == "hit: 0 of 4 months recomputed"
-    plant(ph, jp, numbers)  # new lines in June and August
+    assert cached == fresh and how == f"hit: 0 of {n} buckets recomputed"
+    plant(ph, jp, numbers)  # new lines on b (June) and e (August)
     cached, fresh, how = both()
-    assert cached == fresh and how == "hit: 2 of 4 months recomputed"
+    assert cached == fresh and how == f"hit: 2 of {n} buckets recomputed"
     with ph.session() as s:  # an order moves to another month, behind the services' back
         s.execute(update(Order).where(Order.number == numbers["a"])
                   .values(order_on=D(2026, 7, 1)))
-    cached, fresh, how = both()
-    assert cached == fresh and how == "hit: 1 of 3 months recomputed"  # July
+    cached, fresh, how = both()  # where it was (May, now gone) and where it is (July)
+    assert cached == fresh and how == f"hit: 2 of {buckets_in(fresh)} buckets recomputed"
+    assert "2026-05" not in cached["months"]
     with ph.session() as s:  # a cache that does not match the ledger is not used
         s.execute(text("UPDATE node_settings SET value = replace(value, :a, :b) "
-                       "WHERE key LIKE :k"), {"a": '"n":', "b": '"n":1', "k": "reconcile:%"})
+                       "WHERE key LIKE :k"), {"a": '"n":', "b": '"n":1', "k": "reconcile:PHJP%"})
     cached, fresh, how = both()
     assert cached == fresh and how == "miss"
 
@@ -444,17 +450,24 @@ def test_cached_bucket_digests_equal_the_recomputation(
         return cached, fresh, book.cache
 
     assert both(None)[2] == "miss"
+    n = buckets_in(both(None)[1])
     plant(ph, jp, numbers)  # new lines on orders b (June) and e (August)
     keys = ["2026-05", f"2026-06/{rc.bucket_of(numbers['b'])}",
             f"2026-08/{rc.bucket_of(numbers['d'])}"]
     cached, fresh, how = both(keys)
     assert cached == fresh and how.startswith("hit")
+    assert set(cached["leaves"]) == set(keys) and cached["leaves"]["2026-05"]["orders"]
     cached, fresh, how = both(None)
-    assert cached == fresh and how == "hit: 2 of 4 months recomputed"
+    assert cached == fresh and how == f"hit: 2 of {n} buckets recomputed"
     cached, fresh, how = both(None)
-    assert cached == fresh and how == "hit: 0 of 4 months recomputed"
-    with ph.session() as s:  # the sums of chosen orders equal those of the whole scan
+    assert cached == fresh and how == f"hit: 0 of {n} buckets recomputed"
+    with ph.session() as s:  # the sums by order equal those of one aggregation of the lines
         w = int(s.execute(text("SELECT max(id) FROM ledger_lines")).scalar_one())
-        every, _ = rc._amounts(s, "PHJP", AS_OF, w, None)
-        some = rc._amounts_of(s, "PHJP", AS_OF, w, list(every))
-        assert some == every and every
+        every = rc._amounts(s, "PHJP", AS_OF, w, None)
+
+        def by_order(**which: Any) -> dict[int, str]:
+            rows = rc._orders(s, "PHJP", AS_OF.isoformat(), ["JP", "PH"], sums_upto=w, **which)
+            return {r[0]: rc._canonical(r[4], rc._pg(s)) for r in rows if r[4]}
+        assert by_order() == by_order(ids=list(every)[:2]) | by_order(ids=list(every)[2:])
+        assert by_order() == every and len(every) == 4  # d (requested) has no lines
+        assert all(t and "\x1f0\x1e" not in t + "\x1e" for t in every.values())  # no zero sum

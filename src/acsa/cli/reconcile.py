@@ -162,7 +162,8 @@ def reconcile(
     ca: str | None = typer.Option(None, "--ca", help="A CA certificate (PEM) for the partner's "
                                   "HTTPS certificate."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute our summary from every "
-                                  "ledger line, ignoring the cached month digests."),
+                                  "order, claim and ledger line, ignoring (and not writing) "
+                                  "the cached bucket digests."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Compare our book with a partner's for an agreement as of a date: per order and per

@@ -19,6 +19,7 @@ from acsa.orders.models import (
 from acsa.parties.models import Official, Party, Unit
 from acsa.rates.models import Rate
 from acsa.settlement.models import Claim, Offset, OffsetItem, SettlementRecord
+from acsa.sync.digests import ReconcileChange
 from acsa.sync.models import (
     BundleSeen,
     Conflict,
@@ -40,5 +41,5 @@ __all__ = [
     "activity_agreements", "ApiToken", "IdempotencyKey", "User", "WebSession",
     "WebhookAttempt", "WebhookDelivery", "WebhookSubscription", "BundleSeen", "Conflict",
     "InboxEvent", "NodeKey", "NodeSetting", "OutboxEvent", "PartnerProgress", "Quarantined",
-    "SubjectHead",
+    "SubjectHead", "ReconcileChange",
 ]

@@ -9,6 +9,7 @@ signed events with its partners (bundle files or HTTPS) and proves the two books
     apply.py      applies a partner's event through the same services, in its own transaction
     service.py    export, import, status, quarantine
     reconcile.py  compares our book with a partner's (hash summary first, then the details)
+    digests.py    the change log (migration 0012): a cached summary recomputes only what changed
     models.py     the tables
 See docs/sync.md.
 """

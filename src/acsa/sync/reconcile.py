@@ -25,17 +25,27 @@ compares roots first (equal roots: the books agree, no leaf is looked at), then,
 months whose roots differ, leaf by leaf. `reconcile` drives the two steps against a partner
 that may be a file, an HTTP node or another database.
 
-Speed: the ledger sums are one SQL aggregation (GROUP BY order, book, account, commodity,
-concatenated per order in the database), so Python sees one short row per order. The amounts
-digest of each month (the only part computed from the ledger lines, the bulk of the work) is
-cached in `node_settings` (key `reconcile:<agreement>:<as_of>`) with the watermark it covers:
-the highest ledger line id W and the number N of lines with id <= W the aggregation read. The
-ledger is append-only (UPDATE and DELETE are refused by triggers), so if the same predicate
-still counts N lines with id <= W the set of those lines is the same, and a month's digest can
-only change by lines with id > W (whose orders' months are recomputed) or by an order moving
-in or out of the month (the membership digest of the month, kept beside it and recomputed from
-the orders every time, catches it). Anything else recomputes. States and claims are always
-read fresh. `summary(..., use_cache=False)` recomputes everything; tests compare the two.
+Speed. Computing a book reads every order with the concatenation of its ledger sums (grouped
+by book, account and commodity, found by order through the indexes of migration 0011, in the
+orders' statement on SQLite, one aggregation of the agreement's lines on PostgreSQL) and every
+claim with its outstanding sum (from the covering index of its receivable lines), through the
+DB-API cursor, one short row per order or claim. A summary of every month then caches, in
+`node_settings` (key `reconcile:<agreement>:<as_of>`), each bucket's root, counts and member
+order ids, with the positions it covers: the highest ledger line id W with the number of lines
+up to it, and the highest row C of the change log (`acsa.sync.digests`, migration 0012:
+triggers on `orders` and `claims` log every order whose leaf, bucket or claims may have
+changed, in the changing transaction, whoever the writer) with the number of rows up to it.
+The next summary checks the counts (the ledger and the log are append-only, so equal counts up
+to the same positions mean the same rows; the log's pruning is counted back), then recomputes
+only the buckets of the orders logged above C or touched by ledger lines above W, where the
+cache had them and where they are now, from their members, by primary key. A summary as of
+another date starts from the nearest cached date and recomputes, besides, the buckets of the
+orders dated, claimed or posted in between. Equal books with nothing changed read no order,
+claim or line: the roots come from the cache. A summary with leaves computes the buckets asked
+for (the cache gives the other buckets of their months). Anything that does not check out (a
+count, an order not where the cache says, a TRUNCATE, a database without the log's triggers)
+computes everything. `summary(..., use_cache=False)` computes everything; tests compare the
+two.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +63,6 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -60,16 +70,13 @@ from acsa import errors
 from acsa.agreements import service as agreements
 from acsa.audit.chain import canonical_json, content_hash
 from acsa.ledger import domain as books
-from acsa.sync.models import NodeSetting
+from acsa.sync import digests
 
 FORMAT = "acsa-reconcile/2"
 US, RS = "\x1f", "\x1e"  # field and record separators of the canonical amounts text
-ZERO = f"{US}0"  # a part whose sum is zero
-CACHE_PREFIX = "reconcile:"
-CACHE_KEEP = 4  # as-of dates cached per agreement
 BUCKETS = 64  # per month; a power of two
 WHOLE_MONTH = 0.5  # ask a month whole when its differing buckets hold this share of orders
-ID_QUERY_SHARE = 0.25  # sums of fewer orders than this share: by order, through the indexes
+BY_ID = 3000  # up to this many orders: their claims by order, through the index
 RECEIVABLES = [books.receivable(m) for m in ("cash", "rik", "eve")]
 CLAIM_FIELDS = ("order", "state", "method", "currency", "amount", "quantity", "unit",
                 "commodity", "outstanding")
@@ -127,10 +134,13 @@ def parse_amounts(text_: str) -> list[list[Any]]:
     return out
 
 
-def bucket_of(number: str) -> str:
+_BUCKET_NAMES = tuple(f"{b:02x}" for b in range(BUCKETS))
+
+
+def bucket_of(number: str, sha256: Callable[[bytes], Any] = hashlib.sha256) -> str:
     """The bucket of an order (and of its claims) within its month: the low bits of the first
     byte of SHA-256 of its number, as two hex digits ("00" .. "3f")."""
-    return f"{hashlib.sha256(number.encode('utf-8')).digest()[0] & (BUCKETS - 1):02x}"
+    return _BUCKET_NAMES[sha256(number.encode("utf-8")).digest()[0] & (BUCKETS - 1)]
 
 
 def check_key(key: str) -> str:
@@ -170,12 +180,20 @@ def book_root(agreement: str, as_of: str, parties: Sequence[str],
                          "parties": sorted(parties), "months": roots})
 
 
+Key = tuple[str, str]  # (month "YYYY-MM", bucket "bb")
+OrderLeaf = tuple[str, str, str]  # number, state, canonical amounts text
+
+
 @dataclass
-class _Month:
-    orders: list[tuple[str, str, str, str]] = field(default_factory=list)
-    # number, state, amounts text, bucket
-    claims: list[list[Any]] = field(default_factory=list)  # the leaf, then the bucket
-    members: list[tuple[int, str]] = field(default_factory=list)  # (order id, number)
+class Bucket:
+    """One bucket of our book: its root and counts, the ids of its orders, and its leaves
+    when they were computed by this summary (a bucket taken from the cache has none)."""
+
+    root: str
+    orders: int
+    claims: int
+    members: list[int]
+    leaves: tuple[list[OrderLeaf], list[list[Any]]] | None = None
 
 
 def _pair(session: Session, agreement: str, party_pair: Sequence[str]) -> list[str]:
@@ -188,91 +206,87 @@ def _pair(session: Session, agreement: str, party_pair: Sequence[str]) -> list[s
     return pair
 
 
+def _concat(pg: bool) -> str:
+    return "string_agg(part, ? ORDER BY part COLLATE \"C\")" if pg else "group_concat(part, ?)"
+
+
+_PART = "l.book || ? || l.account || ? || l.commodity || ? || sum(l.amount) AS part"
+
+
 def _amounts_sql(pg: bool, month_ranges: int) -> str:
-    """Per order: the canonical amounts text of its ledger lines (ids in (?, ?], posted on or
-    before the date), and how many lines it was made of. Parameters: US, US, US, RS (PG
-    only), agreement, date, low, high, then the month ranges."""
-    concat = "string_agg(part, ? ORDER BY part COLLATE \"C\")" if pg else "group_concat(part, ?)"
+    """Per order: the canonical amounts text of its ledger lines with an id up to the
+    watermark, posted on or before the date (zero sums left out). Parameters: RS, US, US, US,
+    agreement, date, watermark, then, with month ranges, the agreement and the ranges."""
     months = ""
     if month_ranges:
         months = (" AND e.order_id IN (SELECT id FROM orders WHERE agreement_code = ? AND ("
                   + " OR ".join(["(order_on >= ? AND order_on < ?)"] * month_ranges) + "))")
-    return (
-        "SELECT order_id, text_, (SELECT count(*) FROM ledger_lines WHERE id <= ?) FROM ("
-        f" SELECT order_id, sum(n) AS count_, {concat} AS text_ FROM ("
-        "  SELECT e.order_id AS order_id, count(*) AS n,"
-        "  l.book || ? || l.account || ? || l.commodity || ? || sum(l.amount) AS part"
-        "  FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id"
-        "  WHERE l.agreement_code = ? AND l.posted_on <= ? AND l.id > ? AND l.id <= ?"
-        f"  AND e.order_id IS NOT NULL{months}"
-        "  GROUP BY e.order_id, l.book, l.account, l.commodity"
-        " ) parts GROUP BY order_id) sums")
+    return (f"SELECT order_id, {_concat(pg)} FROM ("
+            f"  SELECT e.order_id AS order_id, {_PART}"
+            "  FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id"
+            "  WHERE l.agreement_code = ? AND l.posted_on <= ? AND l.id <= ?"
+            f"  AND e.order_id IS NOT NULL{months}"
+            "  GROUP BY e.order_id, l.book, l.account, l.commodity HAVING sum(l.amount) <> 0"
+            " ) parts GROUP BY order_id")
 
 
-def _canonical(concat: str | None) -> str:
-    """The database's concatenation without zero sums, sorted (SQLite does not promise
+def _canonical(concat: str | None, pg: bool = False) -> str:
+    """The database's concatenation, sorted (PostgreSQL sorts it; SQLite does not promise
     group_concat's order)."""
     if not concat:
         return ""
-    return RS.join(sorted(p for p in concat.split(RS) if not p.endswith(ZERO)))
+    if pg or RS not in concat:
+        return concat
+    return RS.join(sorted(concat.split(RS)))
 
 
 def _amounts(session: Session, agreement: str, as_of: dt.date, w: int,
-             ranges: list[tuple[dt.date, dt.date]] | None) -> tuple[dict[int, str], int]:
-    """order id -> canonical amounts text (lines with id <= w), and how many lines of the
-    whole ledger have an id <= w, counted in the same statement (the same snapshot)."""
+             ranges: list[tuple[dt.date, dt.date]] | None) -> dict[int, str]:
+    """order id -> canonical amounts text (lines with id <= w): one aggregation over the
+    agreement's lines (of the orders of the month ranges given)."""
     pg = _pg(session)
     if ranges is not None and not ranges:
-        return {}, _lines_upto(session, w)
-    params: list[Any] = [w, RS, US, US, US, agreement, as_of.isoformat(), 0, w]
+        return {}
+    params: list[Any] = [RS, US, US, US, agreement, as_of.isoformat(), w]
     if ranges:
         params += [agreement] + [d.isoformat() for span in ranges for d in span]
-    out: dict[int, str] = {}
-    rows = _raw(session, _amounts_sql(pg, len(ranges or ())), params)
-    for order_id, concat, _ in rows:
-        out[order_id] = _canonical(concat)
-    return out, int(rows[0][2]) if rows else _lines_upto(session, w)
+    return {order_id: _canonical(concat, pg) for order_id, concat
+            in _raw(session, _amounts_sql(pg, len(ranges or ())), params)}
 
 
-def _amounts_of(session: Session, agreement: str, as_of: dt.date, w: int,
-                order_ids: Iterable[int]) -> dict[int, str]:
-    """order id -> canonical amounts text (lines with id <= w) of the given orders only, by
-    order through ix_ledger_entries_order and ix_ledger_lines_entry_sums (migration 0011): a
-    few index lookups per order instead of a scan of the agreement's lines."""
-    pg = _pg(session)
-    concat = "string_agg(part, ? ORDER BY part COLLATE \"C\")" if pg else "group_concat(part, ?)"
-    ids = sorted(set(order_ids))
-    out: dict[int, str] = {}
-    for k in range(0, len(ids), 500):
-        chunk = ids[k:k + 500]
-        sql = (f"SELECT order_id, {concat} FROM ("
-               "  SELECT e.order_id AS order_id,"
-               "  l.book || ? || l.account || ? || l.commodity || ? || sum(l.amount) AS part"
-               "  FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id"
-               f"  WHERE e.order_id IN ({', '.join('?' * len(chunk))})"
-               "  AND l.agreement_code = ? AND l.posted_on <= ? AND l.id <= ?"
-               "  GROUP BY e.order_id, l.book, l.account, l.commodity"
-               " ) parts GROUP BY order_id")
-        for order_id, concat_ in _raw(session, sql, [RS, US, US, US, *chunk, agreement,
-                                                      as_of.isoformat(), w]):
-            out[order_id] = _canonical(concat_)
+def _chunks(ids: Iterable[int], size: int = 500) -> Iterator[list[int]]:
+    ordered = sorted(set(ids))
+    for k in range(0, len(ordered), size):
+        yield ordered[k:k + size]
+
+
+def _in(column: str, n: int) -> str:
+    return f"{column} IN ({', '.join('?' * n)})"
+
+
+def _lines(session: Session) -> int:
+    """How many ledger lines there are (a count of the smallest index: the statement must be
+    this alone for SQLite to count without reading the rows)."""
+    return int(_raw(session, "SELECT count(*) FROM ledger_lines", [])[0][0])
+
+
+def _lines_upto(session: Session, w: int, total: int | None = None) -> int:
+    """How many ledger lines have an id <= w: every line (`total`, if known) less those above
+    w, which are few (a range of the primary key)."""
+    above = int(_raw(session, "SELECT count(*) FROM ledger_lines WHERE id > ?", [w])[0][0])
+    return (_lines(session) if total is None else total) - above
+
+
+def _ledger_touched(session: Session, w: int, day: str) -> set[int]:
+    """Orders whose amounts or claims' outstanding sums lines above the watermark (posted on
+    or before the date) may change: their entries' orders, and their claims' orders."""
+    out: set[int] = set()
+    for order_id, claim_order in _raw(session, (
+            "SELECT DISTINCT e.order_id, c.order_id FROM ledger_lines l "
+            "JOIN ledger_entries e ON e.id = l.entry_id LEFT JOIN claims c ON c.id = l.claim_id "
+            "WHERE l.id > ? AND l.posted_on <= ?"), [w, day]):
+        out.update(x for x in (order_id, claim_order) if x is not None)
     return out
-
-
-def _lines_upto(session: Session, w: int, top: int | None = None) -> int:
-    """How many ledger lines have an id <= w (`top`: the highest id, when known: then a
-    count of every line, which the database answers from its smallest index)."""
-    if top is not None and top == w:
-        return int(_raw(session, "SELECT count(*) FROM ledger_lines", [])[0][0])
-    return int(_raw(session, "SELECT count(*) FROM ledger_lines WHERE id <= ?", [w])[0][0])
-
-
-def _touched(session: Session, agreement: str, as_of: dt.date, w: int) -> set[int]:
-    """Orders with ledger lines newer than the watermark (posted on or before the date)."""
-    return {r[0] for r in _raw(session, (
-        "SELECT DISTINCT e.order_id FROM ledger_lines l JOIN ledger_entries e "
-        "ON e.id = l.entry_id WHERE l.id > ? AND l.agreement_code = ? "
-        "AND l.posted_on <= ? AND e.order_id IS NOT NULL"), [w, agreement, as_of.isoformat()])}
 
 
 def _ranges(months: Iterable[str]) -> list[tuple[dt.date, dt.date]]:
@@ -286,53 +300,192 @@ def _ranges(months: Iterable[str]) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
-def _membership(members: list[tuple[int, str]]) -> str:
-    return content_hash(sorted(members))
+# --- reading our book, set-based -------------------------------------------------------------
+def _orders(session: Session, agreement: str, day: str, pair: list[str], *,
+            ids: Iterable[int] | None = None,
+            ranges: list[tuple[dt.date, dt.date]] | None = None,
+            sums_upto: int | None = None) -> list[tuple[Any, ...]]:
+    """(id, number, state, month) of the agreement's orders between the pair dated on or
+    before the day: all, or those of the month ranges, or those of the ids; with `sums_upto`,
+    and the concatenation of each order's sums (ledger lines up to that id), found by order
+    through ix_ledger_entries_order and ix_ledger_lines_entry_sums (migration 0011): on SQLite
+    cheaper than one aggregation of the agreement's lines, which sorts them all."""
+    pg = _pg(session)
+    month_of = "to_char(o.order_on, 'YYYY-MM')" if pg else "substr(o.order_on, 1, 7)"
+    sums, params = "", []
+    if sums_upto is not None:
+        sums = (f", (SELECT {_concat(pg)} FROM (SELECT {_PART} FROM ledger_entries e "
+                "JOIN ledger_lines l ON l.entry_id = e.id WHERE e.order_id = o.id "
+                "AND l.agreement_code = ? AND l.posted_on <= ? AND l.id <= ? "
+                "GROUP BY l.book, l.account, l.commodity HAVING sum(l.amount) <> 0) parts)")
+        params = [RS, US, US, US, agreement, day, sums_upto]
+    sql = (f"SELECT o.id, o.number, o.state, {month_of}{sums} FROM orders o "
+           "WHERE o.agreement_code = ? AND o.order_on <= ? AND o.requesting_party IN (?, ?) "
+           "AND o.supplying_party IN (?, ?)")
+    params += [agreement, day, *pair, *pair]
+    heavy = sums_upto is not None
+    if ids is not None:
+        return [r for chunk in _chunks(ids)
+                for r in _raw(session, f"{sql} AND {_in('o.id', len(chunk))}", params + chunk,
+                              heavy=heavy)]
+    if ranges is not None:
+        sql += " AND (" + " OR ".join(["(o.order_on >= ? AND o.order_on < ?)"] * len(ranges)
+                                      or ["1 = 0"]) + ")"
+        params += [d.isoformat() for span in ranges for d in span]
+    return _raw(session, sql, params, heavy=heavy)
 
 
-def _cache_key(agreement: str, as_of: dt.date) -> str:
-    return f"{CACHE_PREFIX}{agreement}:{as_of.isoformat()}"
+_CLAIMS = ("SELECT c.id, c.number, c.order_id, c.state, c.method, c.currency, c.amount_minor, "
+           "c.quantity, c.unit, c.commodity, (SELECT coalesce(sum(l.amount), 0) "
+           "FROM ledger_lines l WHERE l.account IN (?, ?, ?) AND l.claim_id = c.id "
+           "AND l.posted_on <= ?) FROM claims c{hint} "
+           "WHERE c.agreement_code = ? AND c.issued_on <= ?")
 
 
-def _cache_read(session: Session, key: str) -> dict[str, Any] | None:
-    row = session.get(NodeSetting, key)
-    if row is None:
+def _claims(session: Session, agreement: str, day: str, order_ids: list[int] | None
+            ) -> list[tuple[Any, ...]]:
+    """The agreement's claims issued on or before the day (all, or those of the orders given),
+    each with what is outstanding on the day: the sum of its creditor's receivable lines, a
+    few lookups in the covering index ix_ledger_lines_claim_sums."""
+    params = [*RECEIVABLES, day, agreement, day]
+    if order_ids is None:
+        return _raw(session, _CLAIMS.format(hint=""), params, heavy=True)
+    # by order (SQLite, without statistics, would rather scan the agreement's claims)
+    sql = _CLAIMS.format(hint="" if _pg(session) else " INDEXED BY ix_claims_order_id")
+    return [r for chunk in _chunks(order_ids)
+            for r in _raw(session, f"{sql} AND {_in('c.order_id', len(chunk))}",
+                          params + chunk, heavy=True)]
+
+
+def _build(session: Session, agreement: str, as_of: dt.date, pair: list[str], w: int, *,
+           ids: Iterable[int] | None = None,
+           ranges: list[tuple[dt.date, dt.date]] | None = None) -> dict[Key, Bucket]:
+    """The buckets of the orders given (ids), or of every order (of the month ranges), with
+    their leaves: each bucket whole only if every one of its orders is given."""
+    day = as_of.isoformat()
+    pg = _pg(session)
+    ids = None if ids is None else set(ids)
+    few = ids is not None and len(ids) <= BY_ID
+    inline = few or not pg  # the sums by order, in the orders' statement
+    rows = _orders(session, agreement, day, pair, ids=ids, ranges=ranges,
+                   sums_upto=w if inline else None)
+    orders = {r[0]: (r[1], r[2], (r[3], bucket_of(r[1]))) for r in rows}
+    claims = _claims(session, agreement, day, list(orders) if few else None)
+    if inline:
+        texts = {r[0]: _canonical(r[4], pg) for r in rows if r[4]}
+    else:
+        texts = _amounts(session, agreement, as_of, w, ranges if ids is None else
+                         _ranges({key[0] for _, _, key in orders.values()}))
+    groups: dict[Key, tuple[list[int], list[OrderLeaf], list[list[Any]]]] = {}
+    for oid, (number, state, key) in orders.items():
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ([], [], [])
+        group[0].append(oid)
+        group[1].append((number, state, texts.get(oid, "")))
+    for (_, number, oid, state, method, currency, amount, quantity, unit, commodity,
+         outstanding) in claims:
+        order = orders.get(oid)
+        if order is not None:
+            groups[order[2]][2].append([number, order[0], state, method, currency, int(amount),
+                                        quantity, unit, commodity, int(outstanding)])
+    out: dict[Key, Bucket] = {}
+    for key, (members, os_, cs) in groups.items():
+        amounts, states, claims_ = month_digests(os_, cs)
+        out[key] = Bucket(bucket_root(amounts, states, claims_, len(os_), len(cs)), len(os_),
+                          len(cs), sorted(members), (os_, cs))
+    return out
+
+
+# --- the cache ---------------------------------------------------------------------------------
+def _dated_between(session: Session, agreement: str, low: dt.date, high: dt.date) -> set[int]:
+    """Orders whose leaves as of `low` and as of `high` may differ: dated in (low, high]
+    (entering or leaving the book), with a claim issued then, or with lines posted then (their
+    amounts, their claims' outstanding sums). Each through an index, the lines' without reading
+    the table: the agreement's in ix_ledger_lines_entry_sums, the receivables' in
+    ix_ledger_lines_claim_sums."""
+    lo, hi = low.isoformat(), high.isoformat()
+    out = {r[0] for r in _raw(session, "SELECT id FROM orders WHERE agreement_code = ? "
+                              "AND order_on > ? AND order_on <= ?", [agreement, lo, hi])}
+    out |= {r[0] for r in _raw(session, "SELECT order_id FROM claims WHERE agreement_code = ? "
+                               "AND issued_on > ? AND issued_on <= ?", [agreement, lo, hi])}
+    out |= {r[0] for r in _raw(session, (
+        "SELECT DISTINCT e.order_id FROM ledger_entries e WHERE e.order_id IS NOT NULL AND "
+        "e.id IN (SELECT entry_id FROM ledger_lines WHERE agreement_code = ? "
+        "AND posted_on > ? AND posted_on <= ?)"), [agreement, lo, hi])}
+    out |= {r[0] for r in _raw(session, (
+        "SELECT DISTINCT c.order_id FROM claims c WHERE c.id IN (SELECT claim_id FROM "
+        "ledger_lines WHERE account IN (?, ?, ?) AND posted_on > ? AND posted_on <= ?)"),
+        [*RECEIVABLES, lo, hi])}
+    return out
+
+
+def _changes(session: Session, cached: dict[str, Any], pair: list[str], day: str, top: int,
+             total: int, log: tuple[int, int]) -> set[int] | None:
+    """The orders that may have changed since the cached summary, or None if the cache cannot
+    be trusted. The ledger is append-only (UPDATE and DELETE are refused by triggers): if the
+    lines with an id up to the cached watermark are as many as then, they are the same lines,
+    and what came since is above it (on PostgreSQL a line with a lower id may commit later:
+    the count sees it). The change log is append-only too but for pruning, which counts what
+    it deletes: the same check holds with that count added back."""
+    if cached.get("pair") != pair:
         return None
-    try:
-        data = json.loads(row.value)
-    except ValueError:
+    w, n = int(cached["w"]), int(cached["n"])
+    if w > top or (total if w == top else _lines_upto(session, w, total)) != n:
         return None
-    return data if isinstance(data, dict) and data.get("v") == 2 else None
+    cw = int(cached["cw"])
+    log_top, log_rows = log
+    upto = log_rows if cw >= log_top else digests.count_upto(session, cw)
+    if upto + digests.pruned(session) - int(cached["p"]) != int(cached["cn"]):
+        return None
+    touched = digests.since(session, cw) if log_top > cw else set()
+    if digests.EVERYTHING in touched:  # a TRUNCATE
+        return None
+    if top > w:
+        touched |= _ledger_touched(session, w, day)
+    return touched
 
 
-def _cache_write(session: Session, agreement: str, key: str, value: dict[str, Any]) -> None:
-    """Best effort, in a savepoint: a read-only transaction that cannot write (SQLite with a
-    newer writer) keeps its result and skips the cache."""
-    try:
-        with session.begin_nested():
-            row = session.get(NodeSetting, key)
-            if row is None:
-                session.add(NodeSetting(key=key, value=canonical_json(value)))
-            else:
-                row.value = canonical_json(value)
-            session.flush()
-            keys = sorted(session.scalars(select(NodeSetting.key).where(
-                NodeSetting.key.like(f"{CACHE_PREFIX}{agreement}:%"))))
-            old = [k for k in keys if k != key][:max(0, len(keys) - CACHE_KEEP)]
-            if old:
-                session.execute(delete(NodeSetting).where(NodeSetting.key.in_(old)))
-    except (sa_exc.OperationalError, sa_exc.IntegrityError, sa_exc.InternalError):
-        pass
+def _update(session: Session, agreement: str, as_of: dt.date, pair: list[str], w: int,
+            cached: dict[str, list[Any]], touched: set[int], scope: set[str] | None,
+            keys: list[str] | None) -> tuple[dict[Key, Bucket], int] | None:
+    """The cached buckets (of the months in scope), with those of the touched orders (where
+    the cache had them and where they are now) and those whose leaves are asked for computed
+    again from their members; and how many were. None if what is read contradicts the
+    cache (then everything is computed)."""
+    old: dict[Key, Bucket] = {}
+    where: dict[int, Key] = {}
+    for k, (root, n_orders, n_claims, members) in cached.items():
+        key = (k[:7], k[8:])
+        old[key] = Bucket(root, n_orders, n_claims, members)
+    if touched:
+        for key, b in old.items():
+            for oid in b.members:
+                if oid in touched:
+                    where[oid] = key
+    now = {oid: (m, bucket_of(number)) for oid, number, _, m
+           in _orders(session, agreement, as_of.isoformat(), pair, ids=touched)}
+    stale = set(where.values()) | set(now.values())
+    redo = {k for k in stale if scope is None or k[0] in scope}
+    for k in keys or ():
+        m, _, b = k.partition("/")
+        redo |= {(m, b)} if b else {x for x in set(old) | stale if x[0] == m}
+    members: dict[Key, set[int]] = {}
+    for key in redo:
+        ids = set(old[key].members) - touched if key in old else set()
+        members[key] = ids | {oid for oid, at in now.items() if at == key}
+    built = _build(session, agreement, as_of, pair, w,
+                   ids=[oid for ids in members.values() for oid in ids])
+    if any(sorted(ids) != (built[key].members if key in built else [])
+           for key, ids in members.items()) or not set(built) <= set(members):
+        return None
+    out = {key: b for key, b in old.items() if key not in redo
+           and (scope is None or key[0] in scope)}
+    out.update(built)
+    return out, len(redo)
 
 
-def clear_cache(session: Session) -> int:
-    n = session.execute(delete(NodeSetting).where(NodeSetting.key.like(f"{CACHE_PREFIX}%")))
-    return int(n.rowcount or 0)  # type: ignore[attr-defined]
-
-
-Digest = tuple[str, str, str, int, int]  # amounts, states, claims, #orders, #claims
-
-
+# --- our book ------------------------------------------------------------------------------
 @dataclass
 class Book:
     """Our book for one agreement as of a date, computed: what `summary` ships parts of."""
@@ -341,17 +494,17 @@ class Book:
     as_of: dt.date
     parties: list[str]
     party: str | None
-    months: dict[str, _Month]
-    digests: dict[str, dict[str, Digest]]  # month -> bucket -> digests and counts
+    months: dict[str, dict[str, Bucket]]  # month -> bucket -> Bucket
     loaded: set[str]  # months and "month/bucket"s whose leaves are complete
-    cache: str = "off"  # off, miss, or hit with how many months were recomputed
+    cache: str = "off"  # off, miss, or hit with how many buckets were recomputed
 
     def buckets(self, m: str) -> dict[str, tuple[str, int, int]]:
-        return {b: (bucket_root(*d), d[3], d[4]) for b, d in sorted(self.digests[m].items())}
+        return {b: (x.root, x.orders, x.claims) for b, x in sorted(self.months[m].items())}
 
     def month(self, m: str) -> dict[str, Any]:
         buckets = self.buckets(m)
-        n_orders, n_claims = len(self.months[m].orders), len(self.months[m].claims)
+        n_orders = sum(x[1] for x in buckets.values())
+        n_claims = sum(x[2] for x in buckets.values())
         return {"root": month_root(buckets, n_orders, n_claims), "orders": n_orders,
                 "claims": n_claims, "buckets": {b: {"root": r, "orders": o, "claims": c}
                                                 for b, (r, o, c) in buckets.items()}}
@@ -385,22 +538,37 @@ class Book:
                 "leaves": {k: leaves_of(self.months[k[:7]], k[8:] or None) for k in wanted}}
 
 
-def leaves_of(month: _Month, bucket: str | None = None) -> dict[str, Any]:
-    """A month's leaves, or those of one of its buckets."""
+def leaves_of(month: dict[str, Bucket], bucket: str | None = None) -> dict[str, Any]:
+    """A month's leaves, or those of one of its buckets (computed, not cached)."""
+    orders: list[OrderLeaf] = []
+    claims: list[list[Any]] = []
+    for b, x in month.items():
+        if bucket is None or b == bucket:
+            if x.leaves is None:
+                raise ValueError(f"the leaves of bucket {b} were not computed")
+            orders += x.leaves[0]
+            claims += x.leaves[1]
     return {"orders": {n: {"state": s, "amounts": parse_amounts(t)}
-                       for n, s, t, b in sorted(month.orders)
-                       if bucket is None or b == bucket},
-            "claims": {c[0]: dict(zip(CLAIM_FIELDS, c[1:-1], strict=True))
-                       for c in sorted(month.claims, key=itemgetter(0))
-                       if bucket is None or c[-1] == bucket}}
+                       for n, s, t in sorted(orders)},
+            "claims": {c[0]: dict(zip(CLAIM_FIELDS, c[1:], strict=True))
+                       for c in sorted(claims, key=itemgetter(0))}}
 
 
-def _raw(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def _raw(session: Session, sql: str, params: Sequence[Any], *, heavy: bool = False
+         ) -> list[tuple[Any, ...]]:
     """Rows as plain tuples straight from the driver (no result processing): `?` marks the
-    parameters; dates are passed as ISO text, which both backends compare as dates."""
+    parameters; dates are passed as ISO text, which both backends compare as dates.
+
+    `heavy`: a statement that does much work per row (a correlated subquery). SQLite's driver
+    lets go of the GIL for each row it steps to and must take it back to hand the row over;
+    while another thread runs Python (the partner's summary computed beside ours) every row
+    would wait for it (six times slower, measured), so on SQLite the rows are computed first,
+    in one step, into a materialized CTE (SQLite 3.35 and later), and only then handed over."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         sql = sql.replace("?", "%s")
+    elif heavy and sqlite3.sqlite_version_info >= (3, 35):
+        sql = f"WITH rows_ AS MATERIALIZED ({sql}) SELECT * FROM rows_"
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cur.execute(sql, tuple(params))
@@ -415,14 +583,20 @@ def _pg(session: Session) -> bool:
 
 def compute(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],
             months: Iterable[str] | None = None, use_cache: bool = True) -> Book:
-    """Our book for the agreement as of the date: every month, or only `months` (then
-    computed from those months' orders alone, and never cached). On PostgreSQL the cache is
-    used only in a REPEATABLE READ transaction (`repeatable_read(session)` first)."""
+    """Our book for the agreement as of the date: every month, or only `months` (months
+    "YYYY-MM" or buckets "YYYY-MM/bb" whose leaves are wanted: their months' entries are
+    given, and the cache, when valid, gives the other buckets of those months; it is written
+    only by a summary of every month). The cache is used only on a database with the change
+    log of migration 0012, and on PostgreSQL only in a REPEATABLE READ transaction
+    (`repeatable_read(session)` first)."""
     pair = _pair(session, agreement, party_pair)
     if use_cache and _pg(session) and not _one_snapshot(session):
         use_cache = False  # the cache's proof needs every statement to see the same data
     with _no_gc():
         return _compute(session, agreement, as_of, pair, months, use_cache)
+
+
+clear_cache = digests.clear
 
 
 def repeatable_read(session: Session) -> None:
@@ -434,12 +608,10 @@ def repeatable_read(session: Session) -> None:
 
 
 def _one_snapshot(session: Session) -> bool:
-    """On PostgreSQL: make this transaction REPEATABLE READ (possible before its first query),
-    so that every statement of the summary reads one snapshot; False if it cannot be."""
+    """On PostgreSQL: whether this transaction is REPEATABLE READ (or SERIALIZABLE), so that
+    every statement of the summary reads one snapshot."""
     level = _raw(session, "SELECT current_setting('transaction_isolation')", [])[0][0]
-    if level in ("repeatable read", "serializable"):
-        return True
-    return False
+    return level in ("repeatable read", "serializable")
 
 
 def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
@@ -447,108 +619,56 @@ def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
     from acsa.sync.node import own_party
 
     keys = None if months is None else sorted({check_key(k) for k in months})
-    wanted = None if keys is None else sorted({k[:7] for k in keys})
-    ranges = None if wanted is None else _ranges(wanted)
-    day = as_of.isoformat()
-    month_of = "to_char(o.order_on, 'YYYY-MM')" if _pg(session) else "substr(o.order_on, 1, 7)"
-
-    # the orders and claims: always read fresh
-    sql = (f"SELECT o.id, o.number, o.state, {month_of} FROM orders o "
-           "WHERE o.agreement_code = ? AND o.order_on <= ? AND o.requesting_party IN (?, ?) "
-           "AND o.supplying_party IN (?, ?)")
-    params: list[Any] = [agreement, day, *pair, *pair]
-    if ranges is not None:
-        sql += " AND (" + " OR ".join(["(o.order_on >= ? AND o.order_on < ?)"] * len(ranges)
-                                      or ["1 = 0"]) + ")"
-        params += [d.isoformat() for span in ranges for d in span]
-    by_id: dict[int, tuple[str, str, str, str]] = {}  # number, state, month, bucket
-    result: dict[str, _Month] = defaultdict(_Month)
-    in_bucket: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for oid, number, state, m in _raw(session, sql, params):
-        b = bucket_of(number)
-        by_id[oid] = (number, state, m, b)
-        result[m].members.append((oid, number))
-        in_bucket[(m, b)].append(oid)
-
-    # in the order of the covering index ix_ledger_lines_claim_sums: no sort, no table reads
-    outstanding: dict[int, int] = defaultdict(int)
-    for cid, total in _raw(session, (
-            "SELECT claim_id, sum(amount) FROM ledger_lines WHERE account IN (?, ?, ?) "
-            "AND claim_id IS NOT NULL AND posted_on <= ? GROUP BY account, claim_id"),
-            [*RECEIVABLES, day]):
-        outstanding[cid] += int(total)
-    for (cid, number, oid, state, method, currency, amount, quantity, unit,
-         commodity) in _raw(session, (
-            "SELECT id, number, order_id, state, method, currency, amount_minor, quantity, "
-            "unit, commodity FROM claims WHERE agreement_code = ? AND issued_on <= ?"),
-            [agreement, day]):
-        order = by_id.get(oid)
-        if order is not None:
-            result[order[2]].claims.append([number, order[0], state, method, currency,
-                                            int(amount), quantity, unit, commodity,
-                                            int(outstanding.get(cid, 0)), order[3]])
-
-    # the leaves asked for need their orders' sums
-    need: set[tuple[str, str]] = set()
-    for k in keys or ():
-        m, _, b = k.partition("/")
-        need |= {(m, x) for (mm, x) in in_bucket if mm == m} if not b else {(m, b)}
-
-    # the ledger sums: the bulk of the work; per bucket digests cached
-    w = int(_raw(session, "SELECT coalesce(max(id), 0) FROM ledger_lines", [])[0][0])
-    members = {m: _membership(v.members) for m, v in result.items()}
-    key = _cache_key(agreement, as_of)
-    cached = _cache_read(session, key) if use_cache else None
-    reused: dict[tuple[str, str], str] = {}
-    state = "off" if not use_cache else "miss"
-    n: int | None = None
-    if cached is not None and _lines_upto(session, int(cached["w"]), w) == int(cached["n"]):
-        w_old = int(cached["w"])
-        stale = {(by_id[o][2], by_id[o][3]) for o in _touched(session, agreement, as_of, w_old)
-                 if o in by_id} if w != w_old else set()
-        for m, (member, digests) in cached["months"].items():
-            if m in result and members[m] == member:
-                for b, digest in digests.items():
-                    if (m, b) in in_bucket and (m, b) not in stale and (m, b) not in need:
-                        reused[(m, b)] = digest
-        state = "hit"
-    todo = [mb for mb in in_bucket if mb not in reused]  # buckets whose sums are computed
-    texts: dict[int, str] = {}
-    if len(todo) == len(in_bucket) and state != "hit":
-        texts, n = _amounts(session, agreement, as_of, w, ranges)
-    elif todo:
-        ids = [o for mb in todo for o in in_bucket[mb]]
-        if len(ids) < ID_QUERY_SHARE * len(by_id) or len(ids) < 2000:
-            texts = _amounts_of(session, agreement, as_of, w, ids)
-        else:
-            texts, _ = _amounts(session, agreement, as_of, w, _ranges({m for m, _ in todo}))
-    if n is None:
-        n = _lines_upto(session, w, w)
-    if state == "hit":
-        state = f"hit: {len({m for m, _ in todo})} of {len(result)} months recomputed"
-    for oid, (number, st, m, b) in by_id.items():
-        result[m].orders.append((number, st, texts.get(oid, ""), b))
-
-    grouped: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {
-        mb: ([], []) for mb in in_bucket}
-    for m, month in result.items():
-        for o in month.orders:
-            grouped[(m, o[3])][0].append(o)
-        for c in month.claims:
-            grouped[(m, c[-1])][1].append(c[:-1])
-    digests: dict[str, dict[str, Digest]] = defaultdict(dict)
-    for (m, b), (os_, cs) in sorted(grouped.items()):
-        amounts, states, claims = month_digests(os_, cs, skip_amounts=(m, b) in reused)
-        digests[m][b] = (reused.get((m, b), amounts), states, claims, len(os_), len(cs))
-    loaded = {m for m in result if not any((m, b) in reused for b in digests[m])}
-    loaded |= {f"{m}/{b}" for (m, b) in in_bucket if (m, b) not in reused}
-    if use_cache and keys is None:
-        _cache_write(session, agreement, key, {
-            "v": 2, "w": w, "n": n,
-            "months": {m: [members[m], {b: d[0] for b, d in sorted(digests[m].items())}]
-                       for m in sorted(result)}})
-    return Book(agreement, as_of, pair, own_party(session), dict(result), dict(digests), loaded,
-                state)
+    scope = None if keys is None else {k[:7] for k in keys}
+    top = int(_raw(session, "SELECT coalesce(max(id), 0) FROM ledger_lines", [])[0][0])
+    total = _lines(session)
+    if use_cache and not digests.installed(session):
+        # the log's triggers are gone (or disabled): what changes now is logged nowhere, so no
+        # summary cached before may be trusted again, even once they are back
+        use_cache = False
+        with contextlib.suppress(sa_exc.OperationalError, sa_exc.InternalError), \
+                session.begin_nested():
+            digests.clear(session)
+    key = digests.key_for(agreement, as_of)
+    cached, since = (digests.nearest(session, agreement, as_of) if use_cache
+                     else (None, as_of))
+    log = digests.head(session) if use_cache else (0, 0)
+    found: tuple[dict[Key, Bucket], int] | None = None
+    if cached is not None:
+        touched = _changes(session, cached, pair, as_of.isoformat(), top, total, log)
+        if touched is not None and since != as_of:
+            touched |= _dated_between(session, agreement, min(since, as_of),
+                                      max(since, as_of))
+        if touched is not None:
+            found = _update(session, agreement, as_of, pair, top, cached["buckets"], touched,
+                            scope, keys)
+    if found is not None:
+        buckets, redone = found
+        state = (f"hit{'' if since == as_of else ' (from ' + since.isoformat() + ')'}: "
+                 f"{redone} of {len(buckets)} buckets recomputed")
+    else:
+        buckets = _build(session, agreement, as_of, pair, top,
+                         ranges=None if scope is None else _ranges(scope))
+        state = "miss" if use_cache else "off"
+    result: dict[str, dict[str, Bucket]] = defaultdict(dict)
+    for (m, b), x in sorted(buckets.items()):
+        result[m][b] = x
+    loaded = {m for m, bs in result.items() if all(x.leaves is not None for x in bs.values())}
+    loaded |= {f"{m}/{b}" for (m, b), x in buckets.items() if x.leaves is not None}
+    loaded |= {k for k in keys or () if "/" in k and k[:7] in result}  # empty buckets too
+    # the log's position never goes back (pruned to nothing, its highest id is 0): a row that
+    # appears below it later is caught by the count, not taken for a change seen
+    cw = max(log[0], int(cached["cw"])) if found is not None and cached is not None else log[0]
+    position = (top, total, cw, log[1], digests.pruned(session))
+    if use_cache and keys is None and (
+            found is None or found[1] or since != as_of or cached is None
+            or position != tuple(int(cached[x]) for x in ("w", "n", "cw", "cn", "p"))):
+        digests.write(session, agreement, key, {
+            "v": digests.CACHE_VERSION, "pair": pair, "w": top, "n": total, "cw": cw,
+            "cn": log[1], "p": position[4],
+            "buckets": {f"{m}/{b}": [x.root, x.orders, x.claims, x.members]
+                        for (m, b), x in sorted(buckets.items())}})
+    return Book(agreement, as_of, pair, own_party(session), dict(result), loaded, state)
 
 
 def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],
