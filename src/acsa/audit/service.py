@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import String, cast, func, inspect, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from acsa.audit import chain
+from acsa.audit import verify as audit_verify
 from acsa.audit.models import Event
 from acsa.db import paging
 from acsa.db.base import utcnow
@@ -172,55 +175,88 @@ def _first_break_in_db(session: Session) -> tuple[int, str] | None:
                  "altered": "content does not match its hash (the event was altered)"}[reason]
 
 
-# What SHA-256 hashes for each event, as bytes straight from SQLite: prev_hash, US, then the
-# body, concatenated with `||` exactly as _body_sql (which keeps a NUL inside a value, where
-# printf('%s') would stop at it), with the stored hash beside it. The hash comes back only
-# when prev_hash is 64 bytes long, so a matching first 64 bytes and a US after them prove the
-# whole prev_hash matches.
-_SQLITE_LINK_INPUT = """
-SELECT CASE WHEN length(CAST(prev_hash AS BLOB)) = 64 THEN hash END,
-       CAST(prev_hash || {sep} || seq || {sep} || at || {sep} || party || {sep} || actor
-            || {sep} || action || {sep} || subject || {sep} || order_hash || {sep} || payload
-            AS BLOB)
-FROM audit_events ORDER BY seq""".format(sep=f"'{chain.SEP}'")
+# A chain this long is checked in stretches, the last by this process and the others each by
+# a child process at the same time (audit/verify.py); below it, starting a child (some tens of
+# milliseconds) costs more than it saves (one process checks a million events in 1-2 s).
+PARALLEL_FROM = 100_000
+MAX_PROCESSES = 4
 
 
 def _sqlite_chain_holds(session: Session, count: int) -> bool:
     """True only if `chain.first_break` would find nothing; False means "walk it the slow way
     to find and name the first break". The same checks, made over batches of rows from the
-    raw sqlite3 cursor with no Python code run per event:
-      * no gap: seq is the integer primary key, so min 1 and max = count mean exactly 1..count;
-      * every hash: SHA-256 of the bytes above equals the stored hash, batch by batch;
-      * every prev_hash: the first 65 bytes of each row's input are the hash before it (all
-        64 hex characters, checked just before) and US, and prev_hash is 64 bytes long."""
+    raw sqlite3 cursor with no Python code run per event (`audit.verify.check_stretch`):
+      * no gap: seq is the integer primary key, so min 1 and max = count mean exactly 1..count,
+        and so does each stretch's row count;
+      * every hash: SHA-256 of the row's bytes equals the stored hash;
+      * every prev_hash: the hash of the event before it, within a stretch by the check, and
+        across stretches (and GENESIS for the first) by `audit.verify.chained`.
+    A long chain in a file is split among processes. A child reads the committed file, the
+    last stretch (where this transaction's own events would be) is read here, and a child that
+    finds a break or cannot run has its stretch checked again here: only this session's view
+    of the chain says it is broken."""
     if count == 0:
         return True
     if not _no_gap(session, count):
         return False
     raw = session.connection().connection.driver_connection
-    cursor = raw.cursor()  # type: ignore[union-attr]
-    cursor.arraysize = 500  # batches small enough to stay in the CPU's caches
-    sha, hexdigest = hashlib.sha256, type(hashlib.sha256()).hexdigest
-    stored_of, input_of = itemgetter(0), itemgetter(1)
-    prefix_of = itemgetter(slice(0, 65))
-    sep, prev = chain.SEP, chain.GENESIS
+    file = _database_file(raw)
+    parts = _processes(file, count)
+    bounds = [(count * i // parts + 1, count * (i + 1) // parts) for i in range(parts)]
+    children = [_start_stretch_check(file, first, last) for first, last in bounds[:-1]]
     try:
-        cursor.execute(_SQLITE_LINK_INPUT)
-        while rows := cursor.fetchmany():
-            stored = list(map(stored_of, rows))
-            inputs = list(map(input_of, rows))
-            if list(map(hexdigest, map(sha, inputs))) != stored:
-                return False
-            # every stored hash here is now 64 hex characters: equal joins are equal prefixes
-            if (b"".join(map(prefix_of, inputs))
-                    != (sep.join([prev, *stored[:-1]]) + sep).encode()):
-                return False
-            prev = stored[-1]
-    except TypeError:  # a NULL where the schema allows none: let the slow walk name it
-        return False
+        mine = audit_verify.check_stretch(raw, *bounds[-1])  # type: ignore[arg-type]
+        if mine is None:
+            return False
+        stretches = [_stretch_of(child, raw, first, last)
+                     for child, (first, last) in zip(children, bounds[:-1], strict=True)]
     finally:
-        cursor.close()
-    return True
+        for child in children:
+            if child is not None and child.poll() is None:  # not waited for: a break found here
+                child.kill()
+                child.communicate()
+    return audit_verify.chained([*stretches, mine], count)
+
+
+def _processes(file: str, count: int) -> int:
+    """How many processes check a chain of `count` events in the SQLite `file`: one for a
+    short chain, a database not in a file (""), or a machine with one CPU."""
+    if count < PARALLEL_FROM or not file or not sys.executable:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_PROCESSES, cpus or 1))
+
+
+def _database_file(raw: Any) -> str:
+    """The file of the connection's main database ("" in memory)."""
+    return next((file for _, name, file in raw.execute("PRAGMA database_list")
+                 if name == "main"), "")
+
+
+def _stretch_command(file: str, first: int, last: int) -> list[str]:
+    # a bare interpreter running audit/verify.py as a script: stdlib only, nothing to import
+    return [sys.executable, "-I", "-S", audit_verify.__file__, file, str(first), str(last)]
+
+
+def _start_stretch_check(file: str, first: int, last: int) -> subprocess.Popen[str] | None:
+    try:
+        return subprocess.Popen(_stretch_command(file, first, last), stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+    except OSError:  # no process to be had: this one checks the stretch
+        return None
+
+
+def _stretch_of(child: subprocess.Popen[str] | None, raw: Any, first: int, last: int
+                ) -> audit_verify.Stretch | None:
+    """The child's answer for its stretch; checked again here when it found a break (it read
+    the committed file, this session might see more) or could not answer at all."""
+    if child is not None:
+        out, _ = child.communicate()
+        if child.returncode == 0:
+            with contextlib.suppress(ValueError):  # not an answer: as if it had not run
+                if (stretch := audit_verify.read_report(out, first, last)) is not None:
+                    return stretch
+    return audit_verify.check_stretch(raw, first, last)
 
 
 def _no_gap(session: Session, count: int) -> bool:
@@ -247,12 +283,20 @@ def _pg_chain_holds(session: Session, count: int) -> bool:
 
 
 def verify(session: Session) -> Verification:
-    count = session.scalar(select(func.count()).select_from(Event)) or 0
+    dialect = session.get_bind().dialect.name
     head = session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1)) or chain.GENESIS
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "sqlite":
+        # a chain that holds is exactly the events 1..max(seq) (seq is the integer primary
+        # key, and the check counts the rows of every stretch): its length needs no count(*),
+        # which reads a whole index; only a broken chain is counted, and walked to name it
+        last = session.scalar(select(func.max(Event.seq)))
+        if last is None:
+            return Verification(0, head, None, None)
+        if last >= 1 and _sqlite_chain_holds(session, last):
+            return Verification(last, head, None, None)
+    count = session.scalar(select(func.count()).select_from(Event)) or 0
+    if dialect == "postgresql":
         broken = None if _pg_chain_holds(session, count) else _first_break_in_db(session)
-    elif session.get_bind().dialect.name == "sqlite" and _sqlite_chain_holds(session, count):
-        broken = None
     else:
         broken = chain.first_break(_rows(session))
     if broken:
