@@ -69,6 +69,21 @@ def test_balances_in_the_claim_currencies_and_a_reporting_currency(browser_for: 
     assert "United States" not in jp
 
 
+@pytest.mark.parametrize("lang,said", [
+    ("ja", "PHJP の 2026 会計年度の PHP/USD レートが記録されていません。"),
+    ("fil", "Walang naitalang halaga ng palitan ng PHJP para sa taon ng pananalapi 2026 para sa "
+            "PHP/USD."),
+])
+def test_a_missing_rate_is_said_in_the_readers_language(browser_for: Browser, lang: str,
+                                                         said: str):
+    """The dashboard's figures are cached once for every language: the refusal behind a
+    partner left unconverted is kept in each, not in the service's English."""
+    page = section(browser_for("ph-fin", lang=lang).get("/", params={"currency": "USD"}).text,
+                   "h-books")
+    assert said in page
+    assert "Cannot convert into USD" not in page
+
+
 @pytest.mark.parametrize("lang,words", [
     ("ja", ["ダッシュボード", "状態別の発注", "対応が必要な事項", "受領済", "日本国（自衛隊）",
             "2026/11/29"]),

@@ -47,7 +47,7 @@ from acsa.ledger import reports
 from acsa.ledger.models import LedgerLine
 from acsa.rates import service as rates
 from acsa.settlement.models import Claim
-from acsa.web import dashboard, i18n
+from acsa.web import dashboard, error_text, i18n
 from acsa.web import labels as web_labels
 from acsa.web.labels import N_
 
@@ -95,7 +95,11 @@ class _Rates:
         self.s, self.currency = s, currency
         self.memo: dict[tuple[str, str, dt.date], rates.Conversion | None] = {}
         self.used: set[str] = set()
-        self.missing: set[str] = set()
+        self.missing: dict[str, dict[str, str]] = {}  # English message: every language
+
+    def refusals(self) -> list[dict[str, str]]:
+        """Why each missing conversion failed, in every language, in the English order."""
+        return [self.missing[k] for k in sorted(self.missing)]
 
     def convert(self, agreement: Agreement, commodity: str, minor: int, on: dt.date
                 ) -> int | None:
@@ -108,7 +112,7 @@ class _Rates:
                                                   on)
             except errors.AcsaError as e:
                 self.memo[key] = None
-                self.missing.add(e.message)
+                self.missing.setdefault(e.message, error_text.sentences(e))
         conv = self.memo[key]
         if conv is None:
             return None
@@ -130,7 +134,7 @@ class History:
     points: list[dt.date]
     lines: list[Line]
     rates_used: list[str]
-    rate_errors: list[str]
+    rate_errors: list[dict[str, str]]  # each missing rate's refusal, per language
     views: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -232,7 +236,7 @@ def _compute_history(s: Session, party: str, currency: str, today: dt.date) -> H
             value, so_far = conv.convert(a, cur, row[i], pts[i]), line[i]
             line[i] = None if value is None or so_far is None else so_far + value
     shown = [Line(p, v) for p, v in sorted(lines.items()) if any(x != 0 for x in v)]
-    return History(currency, pts, shown, sorted(conv.used), sorted(conv.missing))
+    return History(currency, pts, shown, sorted(conv.used), conv.refusals())
 
 
 # --- support by category and by activity -----------------------------------------------------
@@ -256,7 +260,7 @@ class Support:
     by_category: list[SupportRow] = field(default_factory=list)
     by_activity: list[SupportRow] = field(default_factory=list)
     rates_used: list[str] = field(default_factory=list)
-    rate_errors: list[str] = field(default_factory=list)
+    rate_errors: list[dict[str, str]] = field(default_factory=list)
     views: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -315,7 +319,7 @@ def _compute_support(s: Session, party: str, currency: str, today: dt.date) -> S
                           sum(r.received for r in ranked[ACTIVITIES_SHOWN - 1:]))
         ranked = ranked[:ACTIVITIES_SHOWN - 1] + [rest]
     out.by_activity = ranked
-    out.rates_used, out.rate_errors = sorted(conv.used), sorted(conv.missing)
+    out.rates_used, out.rate_errors = sorted(conv.used), conv.refusals()
     return out
 
 

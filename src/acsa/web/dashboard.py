@@ -34,6 +34,7 @@ from acsa.orders.models import Order
 from acsa.settlement import service as settlement
 from acsa.settlement.models import Claim
 from acsa.users.service import Viewer
+from acsa.web import error_text, i18n
 
 LIMIT = 5
 SOON_DAYS = 30
@@ -131,7 +132,7 @@ class Books:
     currency: str
     partners: list[PartnerBalance]
     rates_used: list[str]
-    rate_error: str | None
+    rate_error: dict[str, str] | None  # why a partner could not be converted, per language
     ceilings: list[reports.CeilingLine]
     # the converted sums above by age from delivery, every bucket (agreements with every
     # rate only)
@@ -193,7 +194,7 @@ def _compute_books(s: Session, party: str, currency: str, today: dt.date) -> Boo
                 partners.setdefault(r.creditor, PartnerBalance(r.creditor)).we_owe.append(
                     (r.commodity, r.debtor_book, r.agrees))
     used: list[str] = []
-    failed: list[str] = []
+    failed: list[dict[str, str]] = []  # each refusal in every language
     unconverted: set[str] = set()
     ageing = {name: AgeingBucket(name) for name, _, _ in ledger_domain.AGEING_BUCKETS}
     for a in covered:  # one agreement's missing rate does not hide the others' totals
@@ -210,7 +211,7 @@ def _compute_books(s: Session, party: str, currency: str, today: dt.date) -> Boo
                 converted.append((bucket, sums))
                 notes += named
         except errors.AcsaError as e:
-            failed.append(e.message)
+            failed.append(error_text.sentences(e))
             unconverted |= {r.debtor if r.creditor == party else r.creditor
                             for rows in by_bucket.values() for r in rows}
             continue
@@ -228,7 +229,7 @@ def _compute_books(s: Session, party: str, currency: str, today: dt.date) -> Boo
             p.net_to_us = p.to_us - p.by_us
         else:
             p.converted = False
-    error = "; ".join(failed) or None
+    error = {lang: "; ".join(f[lang] for f in failed) for lang in i18n.LANGS} if failed else None
     ceilings = [c for c in reports.ceiling_lines(s, covered, as_of=today) if c.party == party]
     money.check_currency(currency)
     return Books(currency, [partners[k] for k in sorted(partners)], sorted(set(used)), error,

@@ -543,6 +543,13 @@ def say(e: errors.AcsaError, lang: str) -> Said:
     return Said(sentence, _tr(lang, hint) % known if hint else "", field)
 
 
+def sentences(e: errors.AcsaError) -> dict[str, str]:
+    """The refusal's sentence in every language of the web application, the service's English
+    message where a class has none: for a figure computed once and shown in any language
+    (the dashboard's, cached per ledger head)."""
+    return {lang: say(e, lang).sentence or e.message for lang in i18n.LANGS}
+
+
 def said(e: errors.AcsaError) -> dict[str, dict[str, str]]:
     """The refusal in every language of the web application, for a page's template
     (`said[lang]`)."""
