@@ -240,6 +240,9 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
             append(AgeingRow(number, order_id, code, cred, debt, method, commodity, left,
                              value, cur, d[0], u[0], d[1], d[2], u[1]))
             appended = True
+        # the driver's rows go before collection is switched back on: the first collection
+        # then walks only the rows kept, not the tuples they were made from
+        del rows
     return out
 
 
