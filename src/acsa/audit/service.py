@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -73,6 +74,12 @@ def _remember_head(session: Session, event: Event) -> None:
         session.info[HEAD] = (session.get_transaction(), event)
 
 
+@functools.cache
+def _head_statement() -> Any:
+    return (select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)  # built once
+            .execution_options(autoflush=False))
+
+
 def append(session: Session, *, party: str, actor: str, action: str, subject: str,
            order_hash: str = "", payload: dict[str, Any] | None = None) -> Event:
     """Add the next event. The head is read under the transaction's write lock (BEGIN
@@ -81,8 +88,9 @@ def append(session: Session, *, party: str, actor: str, action: str, subject: st
     if head is None:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(select(func.pg_advisory_xact_lock(7_341_926)))
-        head = session.execute(
-            select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
+        # no autoflush: events are only ever added here, flushed at once, so nothing pending
+        # can move the head; the caller's pending changes go out with the event's own flush
+        head = session.execute(_head_statement()).first()
     if any(chain.SEP in f for f in (party, actor, action, subject, order_hash)):
         raise ValueError("audit fields may not contain the unit separator")
     seq, prev = (head[0] + 1, head[1]) if head else (1, chain.GENESIS)

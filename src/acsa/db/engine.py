@@ -67,14 +67,23 @@ def _keep_alive(session: Session, instance: object) -> None:
     session.info.setdefault("loaded", []).append(instance)
 
 
+class UnitOfWorkSession(Session):
+    """The session of `unit_of_work`: a plain Session that keeps what it loads (`_keep_alive`,
+    registered once on this class rather than on each session, which cost more than
+    opening the session)."""
+
+
+event.listen(UnitOfWorkSession, "loaded_as_persistent", _keep_alive)
+
+
 @contextmanager
 def unit_of_work(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error. `read_only` is a promise
     that nothing is written; on SQLite it starts a deferred transaction instead of taking the
     write lock (a write inside it would still be correct, only not queued up front)."""
     bind = engine.execution_options(acsa_read_only=True) if read_only else engine
-    factory = sessionmaker(bind, expire_on_commit=False, autoflush=True)
+    factory = sessionmaker(bind, class_=UnitOfWorkSession, expire_on_commit=False,
+                           autoflush=True)
     with factory() as session:
-        event.listen(session, "loaded_as_persistent", _keep_alive)
         with session.begin():
             yield session

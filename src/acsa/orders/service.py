@@ -7,16 +7,17 @@ named error raised before anything is written, so a refused command changes noth
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.util import identity_key
 
 from acsa import errors, money, units
@@ -72,17 +73,29 @@ def get_order(session: Session, number: str, *, for_update: bool = False,
               viewer_party: str | None = None) -> Order:
     """The order by number. With `viewer_party`, an order that party is not a party to is
     reported as not found, exactly like one that does not exist."""
-    stmt = select(Order).where(Order.number == number)
-    if viewer_party is not None:
-        stmt = stmt.where(or_(Order.requesting_party == viewer_party,
-                              Order.supplying_party == viewer_party))
-    if for_update:
-        stmt = stmt.with_for_update()
-    order = session.scalar(stmt)
+    params = {"number": number} if viewer_party is None else {"number": number,
+                                                              "viewer": viewer_party}
+    order = session.scalars(_order_by_number(for_update, viewer_party is not None),
+                            params).unique().first()
     if order is None:
         raise errors.NotFound(f"no order {number!r}", field="number",
                               hint="List orders with `acsa orders list`.")
     return order
+
+
+@functools.cache
+def _order_by_number(for_update: bool, viewer: bool) -> Select[tuple[Order]]:
+    """The statement of `get_order`, built once (building a select costs more than running
+    it): the order by `:number`, with its lines in the same statement (one row per line);
+    deliveries and receipts, fewer and often none, come by their own select-in loads."""
+    stmt = select(Order).where(Order.number == bindparam("number")) \
+        .options(joinedload(Order.lines))
+    if viewer:
+        stmt = stmt.where(or_(Order.requesting_party == bindparam("viewer"),
+                              Order.supplying_party == bindparam("viewer")))
+    if for_update:  # the order's row only: its lines are on the outer join's nullable side
+        stmt = stmt.with_for_update(of=Order)
+    return stmt
 
 
 def check_visible(session: Session, number: str, viewer_party: str) -> int:
@@ -255,21 +268,24 @@ def total(order: Order) -> money.Money:
 
 def snapshot(session: Session, order: Order) -> dict[str, Any]:
     """Every data element of the order as plain values: what is hashed, signed and shown."""
-    def code(model: type[Official] | type[Unit], ident: int | None) -> str | None:
-        return session.get(model, ident).code if ident else None  # type: ignore[union-attr]
+    # the codes of the officials, units and activity named below, in at most one query
+    officials = _Codes.of(session)
+    officials.want(Official, order.requested_by_id, order.accepted_by_id,
+                   *(d.delivered_by_id for d in order.deliveries),
+                   *(r.received_by_id for r in order.receipts))
+    officials.want(Unit, order.requesting_unit_id, order.supplying_unit_id)
+    officials.want(activities.Activity, order.activity_id)
+    officials.fetch()
 
-    # the officials and units named below, not yet in the session, in one query each
-    held = _prefetch(session, Official, [
-        order.requested_by_id, order.accepted_by_id,
-        *(d.delivered_by_id for d in order.deliveries),
-        *(r.received_by_id for r in order.receipts)])
-    held += _prefetch(session, Unit, [order.requesting_unit_id, order.supplying_unit_id])
-    activity = session.get(activities.Activity, order.activity_id)
+    def code(model: type, ident: int | None) -> str | None:
+        return officials.code(model, ident) if ident else None
+
     data = {
         "number": order.number, "agreement": order.agreement_code,
         "agreement_version": order.agreement_version,
         "implementing_arrangement": order.implementing_arrangement,
-        "activity": activity.code if activity else None, "fiscal_year": order.fiscal_year,
+        "activity": code(activities.Activity, order.activity_id),
+        "fiscal_year": order.fiscal_year,
         "order_on": order.order_on.isoformat(), "state": order.state,
         "requesting_party": order.requesting_party, "supplying_party": order.supplying_party,
         "requesting_unit": code(Unit, order.requesting_unit_id),
@@ -303,20 +319,68 @@ def snapshot(session: Session, order: Order) -> dict[str, Any]:
             for r in order.receipts],
         "dispute_reason": order.dispute_reason, "cancel_reason": order.cancel_reason,
     }
-    del held
     return data
 
 
-def _prefetch(session: Session, model: type[Official] | type[Unit],
-              ids: list[int | None]) -> list[Any]:
-    """Load the rows of `ids` missing from the session's identity map with one query, so the
-    `session.get` of each that follows finds it there (instead of one query per row). Returns
-    the rows loaded, for the caller to hold while it reads them."""
-    present = session.identity_map
-    missing = {i for i in ids if i is not None and identity_key(model, i) not in present}
-    if not missing:
-        return []
-    return list(session.scalars(select(model).where(model.id.in_(sorted(missing)))))
+_CODES = "acsa_snapshot_codes"  # session.info: (transaction, {(model, id): code})
+
+
+class _Codes:
+    """The codes of officials, units and activities by id, as a snapshot names them. Found in
+    the session's identity map when loaded there, else read as plain (id, code) rows with one
+    query for every table at once (no ORM objects made). Codes never change once written, so
+    what was read is kept for the rest of the session's innermost transaction; a savepoint
+    begun or rolled back (which may free an id a row inserted in it had) starts afresh."""
+
+    def __init__(self, session: Session, known: dict[tuple[type, int], str]) -> None:
+        self.session, self.known = session, known
+        self.missing: dict[type, set[int]] = {}
+
+    @classmethod
+    def of(cls, session: Session) -> _Codes:
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        kept = session.info.get(_CODES)
+        if kept is None or kept[0] is not transaction:
+            kept = session.info[_CODES] = (transaction, {})
+        return cls(session, kept[1])
+
+    def want(self, model: type, *ids: int | None) -> None:
+        present = self.session.identity_map
+        for i in ids:
+            if i is None or (model, i) in self.known:
+                continue
+            row = present.get(identity_key(model, i))
+            if row is not None:
+                self.known[(model, i)] = row.code
+            else:
+                self.missing.setdefault(model, set()).add(i)
+
+    def fetch(self) -> None:
+        if not self.missing:
+            return
+        models = tuple(self.missing)
+        stmt = _codes_statement(models)
+        params = {f"ids{n}": sorted(self.missing[m]) for n, m in enumerate(models)}
+        # only a pending official, unit or activity could be missed by this read: flush just
+        # then, so the caller's own pending changes go out with its next write instead
+        if self.session.autoflush and any(isinstance(o, tuple(models)) for o in self.session.new):
+            self.session.flush()
+        for n, ident, code in self.session.execute(
+                stmt, params, execution_options={"autoflush": False}):
+            self.known[(models[n], ident)] = code
+        self.missing = {}
+
+    def code(self, model: type, ident: int) -> str:
+        return self.known[(model, ident)]
+
+
+@functools.cache
+def _codes_statement(models: tuple[type, ...]) -> Any:
+    """(n, id, code) of the rows of `models[n]` with ids in `:ids<n>`, one UNION ALL."""
+    parts = [select(literal_column(str(n)), model.id, model.code)  # type: ignore[attr-defined]
+             .where(model.id.in_(bindparam(f"ids{n}", expanding=True)))  # type: ignore[attr-defined]
+             for n, model in enumerate(models)]
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 INTERNAL_FIELDS = ("fund_citation", "notes")  # the requesting party's own, never the partner's
@@ -425,17 +489,28 @@ def _build_lines(agreement: Agreement, activity_type: str, currency: str,
     return built
 
 
+@functools.cache
+def _counter_statements(postgresql: bool) -> tuple[Any, Select[tuple[OrderCounter]]]:
+    """(create the counter of :agreement, :party, :fy at 0 unless it exists; select it
+    locked, reloaded from the row), built once."""
+    dialect_insert = pg_insert if postgresql else sqlite_insert
+    create = dialect_insert(OrderCounter).values(
+        agreement_code=bindparam("agreement"), party_code=bindparam("party"),
+        fiscal_year=bindparam("fy"), last=0).on_conflict_do_nothing()
+    lock = (select(OrderCounter).where(
+        OrderCounter.agreement_code == bindparam("agreement"),
+        OrderCounter.party_code == bindparam("party"),
+        OrderCounter.fiscal_year == bindparam("fy")).with_for_update()
+        .execution_options(populate_existing=True))
+    return create, lock
+
+
 def _next_number(session: Session, agreement: Agreement, party: str, fy: int) -> str:
     # create the year's counter if missing without racing another creator, then lock it
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite_insert
-    session.execute(dialect_insert(OrderCounter).values(
-        agreement_code=agreement.code, party_code=party, fiscal_year=fy, last=0)
-        .on_conflict_do_nothing())
-    counter = session.scalar(select(OrderCounter).where(
-        OrderCounter.agreement_code == agreement.code, OrderCounter.party_code == party,
-        OrderCounter.fiscal_year == fy).with_for_update()
-        .execution_options(populate_existing=True))
+    create, lock = _counter_statements(session.get_bind().dialect.name == "postgresql")
+    key = {"agreement": agreement.code, "party": party, "fy": fy}
+    session.execute(create, key)
+    counter = session.scalar(lock, key)
     assert counter is not None
     counter.last += 1
     session.flush()
@@ -599,8 +674,6 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
                      second_act="accept", number=number)
     agreement.check_in_force(on)
     _check_limit(session, agreement, official, order, on)
-    if supplier_poc:
-        order.supplier_poc = supplier_poc
     if supplying_unit:
         unit = parties.get_unit(session, supplying_unit)
         if unit.party_code != order.supplying_party:
@@ -608,6 +681,8 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
                                     field="supplying_unit", unit=unit.code,
                                     belongs_to=unit.party_code, party=order.supplying_party)
         order.supplying_unit_id = unit.id
+    if supplier_poc:  # set after the unit's lookup, so both go out in one write
+        order.supplier_poc = supplier_poc
     order.accepted_by_id = official.id
     try:
         domain.check_complete(snapshot(session, order), "accept")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from acsa import errors, money
@@ -67,11 +69,16 @@ def _remember(session: Session, row: object) -> None:
 _BY_CODE = "acsa_id_by_code"
 
 
+@functools.cache
+def _unit_by_code() -> Select[tuple[Unit]]:
+    return select(Unit).where(Unit.code == bindparam("code"))  # built once
+
+
 def get_unit(session: Session, code: str) -> Unit:
     unit = _cached(session, Unit, code)
     if unit is not None:
         return unit  # type: ignore[return-value]
-    unit = session.scalar(select(Unit).where(Unit.code == code))
+    unit = session.scalar(_unit_by_code(), {"code": code})
     if unit is None:
         raise errors.NotFound(f"no unit {code!r}", field="unit",
                               hint="List units with `acsa units list`.")
@@ -120,13 +127,18 @@ def add_official(session: Session, *, code: str, name: str, party: str, role: st
     return official
 
 
+@functools.cache
+def _official_by_code() -> Select[tuple[Official]]:
+    return select(Official).where(Official.code == bindparam("code"))  # built once
+
+
 def get_official(session: Session, code: str) -> Official:
     """The official by code; loaded once per session (a command asks for its actor several
     times: the service, the authority check, the separation check)."""
     official = _cached(session, Official, code)
     if official is not None:
         return official  # type: ignore[return-value]
-    official = session.scalar(select(Official).where(Official.code == code))
+    official = session.scalar(_official_by_code(), {"code": code})
     if official is None:
         raise errors.NotFound(f"no official {code!r}", field="by",
                               hint="List officials with `acsa officials list`.")

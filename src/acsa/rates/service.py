@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from acsa import errors, money
@@ -82,34 +83,47 @@ class Conversion:
         return amount.convert(self.rate, to)
 
 
+@functools.cache
+def _rate_statement(fixed: bool) -> Select[tuple[Rate]]:
+    """The rate of the pair :base/:quote either way round (built once): the agreement's
+    fixed rate of :fiscal_year, or the latest market rate effective on or before :on."""
+    base, quote = bindparam("base"), bindparam("quote")
+    pair = or_(and_(Rate.base == base, Rate.quote == quote),
+               and_(Rate.base == quote, Rate.quote == base))
+    if fixed:
+        return select(Rate).where(pair, Rate.kind == "agreement_fy",
+                                  Rate.agreement_code == bindparam("agreement"),
+                                  Rate.fiscal_year == bindparam("fiscal_year")).limit(1)
+    return (select(Rate).where(pair, Rate.kind == "market",
+                               Rate.effective_on <= bindparam("on"))
+            .order_by(Rate.effective_on.desc(), Rate.id.desc()).limit(1))
+
+
 def conversion(session: Session, agreement: Agreement, base: str, quote: str,
                on: dt.date) -> Conversion:
     """The rate to turn `base` into `quote` on `on` under the agreement's rate policy."""
     if base == quote:
         return Conversion(Decimal(1), None, "")
-    pair = or_(and_(Rate.base == base, Rate.quote == quote),
-               and_(Rate.base == quote, Rate.quote == base))
-    if agreement.rates.policy == "fixed_fiscal_year":
+    fixed = agreement.rates.policy == "fixed_fiscal_year"
+    params: dict[str, object] = {"base": base, "quote": quote}
+    if fixed:
         party = agreement.rates.fiscal_year_party
         assert party is not None
         fy = agreement.fiscal_year(party, on)
-        stmt = select(Rate).where(pair, Rate.kind == "agreement_fy",
-                                  Rate.agreement_code == agreement.code, Rate.fiscal_year == fy)
+        params.update(agreement=agreement.code, fiscal_year=fy)
         wanted = f"the {agreement.code} FY{fy} ({party}) rate for {base}/{quote}"
         hint = (f"Record it with `acsa rates add {base} {quote} RATE --kind agreement_fy "
                 f"--agreement {agreement.code} --on {on} --source ...`.")
     else:
-        stmt = (select(Rate).where(pair, Rate.kind == "market", Rate.effective_on <= on)
-                .order_by(Rate.effective_on.desc(), Rate.id.desc()))
+        params["on"] = on
         wanted = f"a market rate for {base}/{quote} on or before {on}"
         hint = f"Record it with `acsa rates add {base} {quote} RATE --on {on} --source ...`."
-    row = session.scalars(stmt.limit(1)).first()
+    row = session.scalars(_rate_statement(fixed), params).first()
     if row is None:
         raise errors.RateMissing(f"no exchange rate: {agreement.code} needs {wanted}", hint=hint,
                                  field="rate", agreement=agreement.code, base=base, quote=quote,
                                  on=on.isoformat(),
-                                 fiscal_year=fy if agreement.rates.policy == "fixed_fiscal_year"
-                                 else None)
+                                 fiscal_year=fy if fixed else None)
     value = Decimal(row.rate)
     if row.base != base:
         value = Decimal(1) / value

@@ -6,12 +6,13 @@ return into a cash debt. Each posts to both parties' books and appends an audit 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from acsa import errors, money, units
@@ -195,22 +196,32 @@ def claim_view(claim: Claim) -> dict[str, object]:
     }
 
 
+@functools.cache
+def _of_order() -> tuple[Select[tuple[Claim]], Select[tuple[str]]]:
+    """(the claims of :order_id reloaded, the numbers of its open claims): statements built
+    once, each run often."""
+    of = Claim.order_id == bindparam("order_id")
+    return (select(Claim).where(of).order_by(Claim.id)
+            .execution_options(populate_existing=True),
+            select(Claim.number).where(of, Claim.state == "open").order_by(Claim.id))
+
+
 def claims_of(session: Session, order: Order) -> list[Claim]:
-    return list(session.scalars(select(Claim).where(Claim.order_id == order.id)
-                                .order_by(Claim.id).execution_options(populate_existing=True)))
+    return list(session.scalars(_of_order()[0], {"order_id": order.id}))
 
 
 def open_claim_numbers(session: Session, order: Order) -> list[str]:
-    return [c.number for c in claims_of(session, order) if c.state == "open"]
+    return list(session.scalars(_of_order()[1], {"order_id": order.id}))
 
 
 def get_claim(session: Session, ref: str, method: str | None = None) -> Claim:
     """A claim by its number, or the one open claim of an order (of `method`, if given),
     locked for settlement: its order first, then the claim, always in that order, so that two
     settlements of one order's claims queue and the second sees the first's result."""
-    claim_id = session.scalar(select(Claim.id).where(Claim.number == ref))
-    order_id = session.scalar(select(Claim.order_id).where(Claim.id == claim_id)) if claim_id \
-        else session.scalar(select(Order.id).where(Order.number == ref))
+    found = session.execute(select(Claim.id, Claim.order_id).where(Claim.number == ref)).first()
+    claim_id, order_id = found if found is not None else (None, None)
+    if claim_id is None:
+        order_id = session.scalar(select(Order.id).where(Order.number == ref))
     if order_id is None:
         raise errors.NotFound(f"no claim or order {ref!r}", field="claim")
     session.execute(select(Order.id).where(Order.id == order_id).with_for_update())
@@ -244,7 +255,7 @@ def refresh_order_state(session: Session, order: Order) -> None:
     if order.state not in (State.RECEIVED.value, State.SETTLED.value):
         return
     unreceived = any(d.receipt_id is None for d in order.deliveries)
-    claims = claims_of(session, order)
+    claims = claims_of(session, order)  # reloaded: callers show them as stored
     settled = not unreceived and all(c.state != "open" for c in claims)
     new = State.SETTLED.value if settled else State.RECEIVED.value
     if new != order.state:
@@ -304,7 +315,9 @@ def _record(session: Session, claim: Claim, agreement: Agreement, *, kind: str, 
                               recorded_at=utcnow(), **fields)
     session.add(record)
     session.flush()
-    session.refresh(claim)
+    # the settlements as stored (the new one too, with its values as the database gives them
+    # back); the claim's own columns were loaded locked and flushed, so they are current
+    session.refresh(claim, ["settlements"])
     left = outstanding(claim)
     if left.minor == 0 and (left.quantity is None or left.quantity == 0) and kind != "conversion":
         claim.state, claim.settled_on, claim.overdue = "settled", on, False

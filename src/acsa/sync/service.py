@@ -5,13 +5,14 @@ because an import is resumable: every event is applied, or not, on its own."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, bindparam, func, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -362,11 +363,17 @@ def _apply_one(s: Session, event_id: str, me: str, result: ImportResult) -> str:
     return "applied"
 
 
+@functools.cache
+def _revertible_of() -> Select[Any]:
+    """The revertible fields of the order :number (built once: it runs for every event)."""
+    return select(*[getattr(Order, f) for f in capture.REVERTIBLE]) \
+        .where(Order.number == bindparam("number"))
+
+
 def _mark_applied(s: Session, ev: InboxEvent) -> None:
     ev.status, ev.applied_at, ev.waiting_for = "applied", utcnow(), ""
     if ev.kind.startswith(("order.", "claim.")):
-        row = s.execute(select(*[getattr(Order, f) for f in capture.REVERTIBLE])
-                        .where(Order.number == ev.subject)).first()
+        row = s.execute(_revertible_of(), {"number": ev.subject}).first()
         if row is not None:
             ev.after = capture.fields_json(dict(zip(capture.REVERTIBLE, row, strict=True)))
         head = _head_of(s, ev.subject)
