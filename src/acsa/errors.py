@@ -204,6 +204,20 @@ class SettlementInvalid(AcsaError):
     pass
 
 
+class OffsetNotProposed(SettlementInvalid):
+    """A step that needs an offset awaiting approval (withdrawing it) on one that is approved or
+    already withdrawn."""
+
+    kind = "conflict"
+    hint = "Only an offset still awaiting approval can be withdrawn."
+
+
+class ClaimInProposedOffset(SettlementInvalid):
+    """A claim an offset awaiting approval names cannot be settled another way meanwhile."""
+
+    kind = "conflict"
+
+
 # --- stored data -------------------------------------------------------------------------
 class IntegrityError(AcsaError):
     kind = "integrity"

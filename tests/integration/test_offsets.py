@@ -113,8 +113,16 @@ def test_nothing_to_offset_one_way_only(world):
 
 
 def test_a_claim_settled_after_the_proposal_makes_it_stale(world, both_ways):
+    """A claim of a proposed offset cannot be paid here (tests/integration/
+    test_offset_withdraw.py); a partner's payment applied by sync, made on its node before it
+    heard of the proposal, is, and the approval then finds the claim changed."""
+    from acsa.sync.capture import APPLYING
+
     _, claim_a, _, _ = both_ways
     with unit_of_work(world) as s:
         propose()(s)
+    assert_refused(world, errors.ClaimInProposedOffset, lambda s: pay_in_full(s, claim_a))
+    with unit_of_work(world) as s:
+        s.info[APPLYING] = True
         pay_in_full(s, claim_a)
     assert_refused(world, errors.StaleVersion, approve("PHJP-OFS-0001"))

@@ -339,6 +339,7 @@ def pay(session: Session, *, claim_ref: str, by: str, on: dt.date, amount: money
         reference: str = "") -> SettlementRecord:
     claim = get_claim(session, claim_ref, "cash")
     _open(claim, "cash")
+    _check_not_in_proposed_offset(session, claim, "paid")
     official = _finance(session, by, claim.debtor_party, on, "pay a bill")
     _check_not_receiver(session, claim, official, "pay")
     agreement = agreements.get(session, claim.agreement_code)
@@ -370,6 +371,7 @@ def return_in_kind(session: Session, *, claim_ref: str, by: str, on: dt.date,
                    description: str = "") -> SettlementRecord:
     claim = get_claim(session, claim_ref, "rik")
     _open(claim, "rik")
+    _check_not_in_proposed_offset(session, claim, "returned in kind")
     official = parties.get_official(session, by)
     check_authority(official_code=official.code, official_role=official.role,
                     official_party=official.party_code, valid_from=official.valid_from,
@@ -411,6 +413,7 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
              category: str, description: str) -> SettlementRecord:
     claim = get_claim(session, claim_ref, "eve")
     _open(claim, "eve")
+    _check_not_in_proposed_offset(session, claim, "exchanged")
     official = parties.get_official(session, by)
     check_authority(official_code=official.code, official_role=official.role,
                     official_party=official.party_code, valid_from=official.valid_from,
@@ -452,6 +455,7 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
 def convert_overdue_return_to_cash(session: Session, *, claim: Claim, on: dt.date) -> Claim:
     """An in-kind (RIK or EVE) obligation not met by its deadline becomes a cash debt for what
     is left, valued at the order's unit price; recorded with its own date and rate."""
+    _check_not_in_proposed_offset(session, claim, "converted to cash")
     agreement = agreements.get(session, claim.agreement_code)
     left = outstanding(claim)
     cash = session.scalar(select(func.count()).select_from(Claim)
@@ -732,23 +736,68 @@ def _named_items(session: Session, agreement: Agreement, number: str, me: str, o
     return totals[me], items
 
 
-def withdraw_offset(session: Session, *, number: str, reason: str) -> Offset:
-    """Withdraw a proposed offset: nothing was netted, so nothing is posted. Sync withdraws our
-    proposal when the other party's, made at the same time, stands instead (docs/sync.md)."""
+def withdraw_offset(session: Session, *, number: str, reason: str, by: str | None = None,
+                    on: dt.date | None = None) -> Offset:
+    """Withdraw a proposed offset: nothing was netted, so nothing is posted, and the claims it
+    names may be settled again. `by`: a finance official of the proposing party withdraws it
+    on `on`, for `reason` (required); the event travels to the partner (docs/sync.md). Without
+    `by`, sync withdraws our proposal when the other party's, made at the same time, stands
+    instead."""
+    reason = reason.strip()
+    if by is not None and (not reason or on is None):
+        raise errors.InvalidInput(f"withdrawing offset {number} needs a reason and a date",
+                                  field="reason" if not reason else "on",
+                                  hint="Say why the offset is withdrawn (--reason TEXT).")
     offset = session.scalar(select(Offset).where(Offset.number == number).with_for_update())
     if offset is None:
         raise errors.NotFound(f"no offset {number!r}", field="offset")
     if offset.state != "proposed":
-        raise errors.SettlementInvalid(f"offset {number} is {offset.state}")
+        raise errors.OffsetNotProposed(
+            f"offset {number} is {offset.state}; only an offset awaiting approval can be "
+            "withdrawn", field="offset", offset=number, offset_state=offset.state)
+    official = None
+    if by is not None:
+        assert on is not None
+        official = _finance(session, by, offset.proposing_party, on, "withdraw an offset")
     offset.state = "withdrawn"
     session.flush()
-    _withdrawn(session, offset, reason)
+    _withdrawn(session, offset, reason, official, on)
     return offset
 
 
-def _withdrawn(session: Session, offset: Offset, reason: str) -> None:
-    audit.append(session, party="", actor="system", action="offset.withdrawn",
-                 subject=f"offset:{offset.number}", payload={"reason": reason})
+def _withdrawn(session: Session, offset: Offset, reason: str, official: Official | None = None,
+               on: dt.date | None = None) -> None:
+    if official is None:
+        audit.append(session, party="", actor="system", action="offset.withdrawn",
+                     subject=f"offset:{offset.number}", payload={"reason": reason})
+        return
+    audit.append(session, party=official.party_code, actor=official.code,
+                 action="offset.withdrawn", subject=f"offset:{offset.number}",
+                 payload={"reason": reason, "on": on})
+
+
+def _check_not_in_proposed_offset(session: Session, claim: Claim, act: str) -> None:
+    """A claim named by an offset awaiting approval stays as the offset found it until the
+    offset is approved or withdrawn; settling it another way meanwhile would only make the
+    offset stale at approval. A partner's settlement applied by sync is not refused: made on
+    its node before it heard of our proposal, it moved money there (docs/sync.md)."""
+    from acsa.sync.capture import APPLYING  # late: sync imports the services
+
+    if session.info.get(APPLYING):
+        return
+    offset = session.scalar(select(Offset).join(OffsetItem, OffsetItem.offset_id == Offset.id)
+                            .where(Offset.agreement_code == claim.agreement_code,
+                                   Offset.state == "proposed", OffsetItem.claim_id == claim.id)
+                            .limit(1))
+    if offset is not None:
+        raise errors.ClaimInProposedOffset(
+            f"claim {claim.number} is named in offset {offset.number}, which awaits approval "
+            f"by {offset.approving_party}; it cannot be {act} meanwhile", field="claim",
+            hint=f"Withdraw offset {offset.number} first (a finance official of "
+            f"{offset.proposing_party}: `acsa settle offset --withdraw {offset.number} --by "
+            f"OFFICIAL --reason TEXT`), or wait for {offset.approving_party} to approve it.",
+            claim=claim.number, offset=offset.number, proposing_party=offset.proposing_party,
+            approving_party=offset.approving_party)
 
 
 def approve_offset(session: Session, *, number: str, by: str, on: dt.date) -> Offset:

@@ -25,7 +25,7 @@ from acsa.audit import service as audit
 from acsa.audit.models import Event
 from acsa.orders.models import Order
 from acsa.sync import capture, ownership
-from acsa.sync.models import InboxEvent
+from acsa.sync.models import InboxEvent, PartnerProgress
 
 
 class Waiting(Exception):
@@ -126,8 +126,18 @@ def _check_offset_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) 
     owner = ownership.offset_owner(ev.kind, proposer=offset.proposing_party,
                                    approver=offset.approving_party)
     if ev.origin != owner:
-        raise errors.NotOwner(f"{ev.origin} cannot approve offset {number}: "
-                              f"{offset.proposing_party} proposed it and only {owner} approves it")
+        verb = {"offset.approved": "approve", "offset.withdrawn": "withdraw"}[ev.kind]
+        raise errors.NotOwner(f"{ev.origin} cannot {verb} offset {number}: "
+                              f"{offset.proposing_party} proposed it and only {owner} "
+                              f"{verb}s it")
+
+
+def check_author(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
+    """The sender owns the fact (`check_owner`) and the acting official is one of its own."""
+    check_owner(session, ev, body)
+    if ev.kind not in ownership.REFERENCE and _actor_party(session, ev.actor) != ev.origin:
+        raise errors.NotOwner(f"official {ev.actor} is not an official of {ev.origin}",
+                              field="actor")
 
 
 def _actor_party(session: Session, code: str) -> str:
@@ -278,6 +288,13 @@ def _offset_approved(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
     settlement.approve_offset(s, number=b["number"], by=ev.actor, on=_on(b))
 
 
+def _offset_withdrawn(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    from acsa.settlement import service as settlement
+
+    settlement.withdraw_offset(s, number=b["number"], by=ev.actor, on=_on(b),
+                               reason=b["reason"])
+
+
 def _check_offset_approved(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
     """After the approval, each claim has what is outstanding at the approving party's node."""
     from acsa.settlement import service as settlement
@@ -306,6 +323,64 @@ def _official(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
                          limit=money.Money.parse(b["limit"]) if b["limit"] else None,
                          unit=b["unit"], person=b["person"], rank_title=b["rank_title"],
                          actor=ev.actor)
+
+
+def _official_changed(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
+    """A partner's change of one of its officials: waits for the official, and for the events
+    that official signed before the change (checked against the terms they had then); refused
+    if the official is not the sender's, or if our copy did not hold the terms the change
+    started from (the two books disagree: reconcile)."""
+    from acsa.parties import service as parties
+    from acsa.parties.models import Official
+
+    official = s.scalar(select(Official).where(Official.code == b["code"]))
+    if official is None:
+        raise Waiting(f"official {b['code']} has not arrived")
+    if official.party_code != ev.origin:
+        raise errors.NotOwner(f"{ev.origin} cannot change {official.code}, an official of "
+                              f"{official.party_code}", field="code")
+    progress = s.get(PartnerProgress, ev.origin)
+    held = progress.received if progress is not None else 0
+    if held < ev.seq - 1:
+        raise Waiting(f"{ev.origin}'s events before {ev.event_id} have not all arrived (we hold "
+                      f"them up to {ev.origin}:{held})")
+    earlier = s.scalar(select(InboxEvent.event_id).where(
+        InboxEvent.origin == ev.origin, InboxEvent.seq < ev.seq, InboxEvent.actor == b["code"],
+        InboxEvent.status == "pending").order_by(InboxEvent.seq).limit(1))
+    if earlier is not None:
+        raise Waiting(f"{earlier}, signed by {b['code']} before the change, is still pending")
+    here = parties.official_terms(s, official)
+    if here != b["before"]:
+        raise errors.IntegrityError(
+            f"{ev.event_id} changes {official.code} from {b['before']}, and we hold {here}",
+            hint="Reconcile with the partner (`acsa reconcile`) to find the difference.")
+    after = b["after"]
+    parties.change_official(
+        s, code=official.code, by_party=ev.origin,
+        limit=money.Money.parse(after["limit"]) if after["limit"] else None,
+        valid_from=_on({"on": after["valid_from"]}), valid_to=_date(after["valid_to"]),
+        unit=after["unit"], actor=ev.actor)
+    s.info.get(_CHANGES, {}).pop(ev.event_id, None)
+
+
+_CHANGES = "acsa_sync_official_changes"  # session.info: pending official.changed events
+
+
+def _change_pending(s: Session, ev: InboxEvent) -> str | None:
+    """The pending change of `ev`'s signing official made before `ev` at its node, if any:
+    `ev` was checked there against the changed terms, so it waits for the change. The pending
+    changes are read once per session (an over-estimate once one is applied elsewhere: the
+    event then waits for the next pass)."""
+    pending = s.info.get(_CHANGES)
+    if pending is None:
+        pending = s.info[_CHANGES] = {row.event_id: (row.origin, row.subject, row.seq) for row in
+                                      s.execute(select(InboxEvent.event_id, InboxEvent.origin,
+                                                       InboxEvent.subject, InboxEvent.seq)
+                                                .where(InboxEvent.status == "pending",
+                                                       InboxEvent.kind == "official.changed"))}
+    subject = f"official:{ev.actor}"
+    return next((i for i, (origin, subj, seq) in pending.items()
+                 if origin == ev.origin and subj == subject and seq < ev.seq), None)
 
 
 def _unit(s: Session, ev: InboxEvent, b: dict[str, Any]) -> None:
@@ -361,7 +436,9 @@ APPLY: dict[str, Callable[[Session, InboxEvent, dict[str, Any]], None]] = {
     "order.closed": _step("close_order"),
     "claim.payment": _payment, "claim.return": _return, "claim.exchange": _exchange,
     "offset.proposed": _offset_proposed, "offset.approved": _offset_approved,
-    "official.added": _official, "unit.added": _unit, "activity.added": _activity,
+    "offset.withdrawn": _offset_withdrawn,
+    "official.added": _official, "official.changed": _official_changed, "unit.added": _unit,
+    "activity.added": _activity,
     "rate.added": _rate,
 }
 
@@ -371,10 +448,9 @@ def apply_event(session: Session, ev: InboxEvent, *, withdrawn: str | None = Non
     record the offset proposal `ev` as withdrawn from the start, for that reason (it lost to
     one of ours made at the same time)."""
     body = json.loads(ev.body)
-    check_owner(session, ev, body)
-    if ev.kind not in ownership.REFERENCE and _actor_party(session, ev.actor) != ev.origin:
-        raise errors.NotOwner(f"official {ev.actor} is not an official of {ev.origin}",
-                              field="actor")
+    check_author(session, ev, body)
+    if ev.kind not in ownership.REFERENCE and (change := _change_pending(session, ev)):
+        raise Waiting(f"{ev.actor} signed it after their change {change}, still pending")
     session.info[capture.APPLYING] = True
     appended: list[Event] = []
     session.info[audit.APPENDED] = appended

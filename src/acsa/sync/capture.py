@@ -98,6 +98,8 @@ def on_event(session: Session, event: Event) -> None:
                 session.add(SubjectHead(subject=subject, event_id=event_id))
                 session.flush()
         after = offset_after(session, event.action, heads)
+    elif event.action == "official.changed":
+        deps = official_deps(session, event.subject)
     session.add(OutboxEvent(
         seq=seq, event_id=event_id, kind=event.action, subject=event.subject, to_party=to_party,
         deps=json.dumps(deps), at=event.at, actor=event.actor,
@@ -304,6 +306,17 @@ def _offset_approved(session: Session, event: Event, payload: dict[str, Any],
             offset.proposing_party, None)
 
 
+def _offset_withdrawn(session: Session, event: Event, payload: dict[str, Any],
+                      party: str) -> Built:
+    """The proposer's withdrawal: the reason and date, and the claims it names (which orders
+    the event builds on, as the proposal did)."""
+    offset = _offset(session, event.subject)
+    return ({"number": offset.number, "agreement": offset.agreement_code,
+             "on": payload["on"], "reason": payload["reason"],
+             "items": [{"claim": c.number} for _, c in _offset_items(session, offset)]},
+            offset.approving_party, None)
+
+
 def _official(session: Session, event: Event, payload: dict[str, Any], party: str) -> Built:
     from acsa.parties.models import Official, Unit
 
@@ -317,6 +330,24 @@ def _official(session: Session, event: Event, payload: dict[str, Any], party: st
              "valid_to": o.valid_to.isoformat() if o.valid_to else None, "limit": limit,
              "unit": _code(session, Unit, o.unit_id), "rank_title": o.rank_title},
             "*", None)
+
+
+def official_deps(session: Session, subject: str) -> list[str]:
+    """A change of an official builds on our last event about them (their appointment or the
+    change before), so a partner applies the changes in the order we made them, and waits
+    for the official."""
+    last = session.scalar(select(OutboxEvent.event_id).where(OutboxEvent.subject == subject)
+                          .order_by(OutboxEvent.seq.desc()).limit(1))
+    return [last] if last else []
+
+
+def _official_changed(session: Session, event: Event, payload: dict[str, Any],
+                      party: str) -> Built:
+    """The official's terms before and after (the partner checks its copy had the same
+    before), for every partner (`*`)."""
+    return ({"code": event.subject.split(":", 1)[1], "party": event.party,
+             "before": payload["before"], "after": payload["after"],
+             "changed": payload["changed"]}, "*", None)
 
 
 def _unit(session: Session, event: Event, payload: dict[str, Any], party: str) -> Built:
@@ -344,6 +375,8 @@ BUILDERS: dict[str, Callable[[Session, Event, dict[str, Any], str], Built]] = {
     "order.dispute_resolved": _simple("on", "resolution"), "order.closed": _simple("on"),
     "claim.payment": _settlement, "claim.return": _settlement, "claim.exchange": _settlement,
     "offset.proposed": _offset_proposed, "offset.approved": _offset_approved,
-    "official.added": _official, "unit.added": _unit, "activity.added": _activity,
+    "offset.withdrawn": _offset_withdrawn,
+    "official.added": _official, "official.changed": _official_changed, "unit.added": _unit,
+    "activity.added": _activity,
     "rate.added": _rate,
 }

@@ -14,7 +14,8 @@ OWNER = {
     "order.closed": "either",
     "claim.payment": "debtor", "claim.return": "debtor", "claim.exchange": "debtor",
     "offset.proposed": "proposer", "offset.approved": "approver",
-    "official.added": "self", "unit.added": "self",
+    "offset.withdrawn": "proposer",
+    "official.added": "self", "official.changed": "self", "unit.added": "self",
     "activity.added": "any", "rate.added": "any",
 }
 SYNCED = frozenset(OWNER)

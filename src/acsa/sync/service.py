@@ -340,10 +340,13 @@ def _apply_one(s: Session, event_id: str, me: str, result: ImportResult) -> str:
                   and head.event_id not in json.loads(ev.deps)
                   and head.event_id.split(":")[0] != ev.origin)
     rival = _rival_proposal(s, ev, me) if ev.kind == "offset.proposed" else None
+    crossed = _crossed_step(s, ev) if ev.kind in CROSSING else None
     try:
         with s.begin_nested():
             if rival is not None:
                 return _resolve_proposals(s, ev, rival, result)
+            if crossed is not None:
+                return _resolve_withdrawal(s, ev, crossed, result)
             apply.apply_event(s, ev)
     except apply.Waiting as w:
         ev.waiting_for = str(w)
@@ -524,6 +527,68 @@ def _resolve_proposals(s: Session, ev: InboxEvent, rival: tuple[str, str],
     result.conflicts.append({"subject": subject, "winner": w_id, "loser": l_id, "rule": rule})
     s.flush()
     return "applied" if incoming_wins else "superseded"
+
+
+# a partner's offset event -> (our event on the same offset it may cross, the state that
+# leaves the offset in): the proposer withdraws while the other party approves
+CROSSING = {"offset.approved": ("offset.withdrawn", "withdrawn"),
+            "offset.withdrawn": ("offset.approved", "approved")}
+
+
+def _crossed_step(s: Session, ev: InboxEvent) -> str | None:
+    """The id of our own withdrawal (of our proposal) when the partner's `ev` approves it, or
+    of our approval when `ev` withdraws it, if the partner took its step without having seen
+    ours (ours is not among what `ev` builds on): the two were taken at the same time."""
+    from acsa.settlement.models import Offset
+
+    number = str(json.loads(ev.body).get("number"))
+    kind, state = CROSSING[ev.kind]
+    if s.scalar(select(Offset.state).where(Offset.number == number)) != state:
+        return None
+    ours = s.scalar(select(OutboxEvent.event_id).where(
+        OutboxEvent.subject == f"offset:{number}", OutboxEvent.kind == kind))
+    if ours is None or ours in json.loads(ev.deps):
+        return None
+    return ours
+
+
+def _resolve_withdrawal(s: Session, ev: InboxEvent, ours: str, result: ImportResult) -> str:
+    """The proposer withdrew an offset while the other party approved it: the approval stands
+    on both nodes (money was netted: `ownership.MATERIAL` ranks it above any other step), the
+    withdrawal does not. On the proposer's node (`ev` is the approval) the withdrawal is undone
+    (an `offset.withdrawal_undone` audit event) and the approval applied through
+    `approve_offset`; on the approver's node (`ev` is the withdrawal) the partner's event is
+    kept as `superseded`. Both nodes keep the same conflict (subject `offset:<number>`).
+    Raises, changing nothing, if the partner's event breaks a rule: it is then quarantined."""
+    from acsa.settlement.models import Offset
+
+    body = json.loads(ev.body)
+    number = str(body["number"])
+    approval, withdrawal = (ev.event_id, ours) if ev.kind == "offset.approved" else \
+        (ours, ev.event_id)
+    rule = (f"offset {number} was approved ({approval}) and withdrawn by its proposer "
+            f"({withdrawal}) at the same time; the approval stands (money was netted) and "
+            "the withdrawal is undone")
+    if ev.kind == "offset.approved":
+        offset = s.scalar(select(Offset).where(Offset.number == number).with_for_update())
+        assert offset is not None
+        offset.state = "proposed"
+        s.flush()
+        audit.append(s, party="", actor="system", action="offset.withdrawal_undone",
+                     subject=f"offset:{number}", payload={"undone": ours, "reason": rule})
+        apply.apply_event(s, ev)
+        _mark_applied(s, ev)
+        result.applied.append(ev.event_id)
+    else:
+        apply.check_author(s, ev, body)
+        ev.status, ev.waiting_for = "superseded", rule
+        result.superseded.append(ev.event_id)
+    subject = f"offset:{number}"
+    s.add(Conflict(subject=subject, winner=approval, loser=withdrawal, rule=rule, at=utcnow()))
+    result.conflicts.append({"subject": subject, "winner": approval, "loser": withdrawal,
+                             "rule": rule})
+    s.flush()
+    return "applied" if ev.kind == "offset.approved" else "superseded"
 
 
 def _revert(s: Session, order: Order, before: str, event_id: str) -> None:

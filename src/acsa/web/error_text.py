@@ -50,7 +50,8 @@ TASK = {"create an order": N_("create an order"), "edit an order": N_("edit an o
         "pay a bill": N_("pay a bill"), "return items in kind": N_("return items in kind"),
         "provide an equal-value exchange": N_("provide an equal-value exchange"),
         "propose an offset": N_("propose an offset"),
-        "approve an offset": N_("approve an offset"), "import orders": N_("import orders")}
+        "approve an offset": N_("approve an offset"),
+        "withdraw an offset": N_("withdraw an offset"), "import orders": N_("import orders")}
 # orders.domain's actions, as the steps of an order are named on its page
 STEP = {**web_labels.ACTION, "edit": N_("Edit the draft"), "settle": N_("Settle a claim")}
 # orders.domain.HOW_TO_GET_THERE
@@ -167,7 +168,10 @@ FORMATS: dict[str, Callable[[Any, str], str | None]] = {
     "category": _labels(doc_labels.CATEGORIES), "categories": _labels(doc_labels.CATEGORIES),
     "method": _labels(doc_labels.METHODS), "methods": _labels(doc_labels.METHODS),
     "kind": _labels(doc_labels.KINDS), "state": _labels(doc_labels.STATES),
-    **dict.fromkeys(("party", "acts_for", "belongs_to"), _labels(doc_labels.PARTIES)),
+    **dict.fromkeys(("party", "acts_for", "belongs_to", "proposing_party", "approving_party"),
+                    _labels(doc_labels.PARTIES)),
+    "offset_state": _words({"proposed": N_("proposed"), "approved": N_("approved"),
+                            "withdrawn": N_("withdrawn")}),
     "activity_type": _words(web_labels.ACTIVITY_TYPE),
     "activity_types": _words(web_labels.ACTIVITY_TYPE),
     "role": _words(web_labels.ROLE), "roles": _either,
@@ -224,6 +228,13 @@ def _settlement_hint(values: Values) -> str | None:
     if values.get("outstanding") or values.get("outstanding_quantity"):
         return N_("Settle at most what is outstanding.")
     return None
+
+
+def _offset_hint(values: Values) -> str:
+    if values.get("offset") and values.get("proposing_party"):
+        return N_("A finance official of %(proposing_party)s may withdraw offset %(offset)s; "
+                  "otherwise wait until it is approved.")
+    return N_("Withdraw the offset first, or wait until it is approved.")
 
 
 def _authority_hint(values: Values) -> str | None:
@@ -401,6 +412,16 @@ ENTRIES: dict[str, Entry] = {
         N_("Claim %(claim)s is settled by “%(method)s”, not this way."),
         N_("This does not match claim %(claim)s."),
         N_("This settlement cannot be recorded as given."), hint=_settlement_hint),
+    "OffsetNotProposed": _entry(
+        N_("Offset %(offset)s is “%(offset_state)s”: only an offset awaiting approval can be "
+           "withdrawn."),
+        N_("Only an offset awaiting approval can be withdrawn."),
+        hint=N_("Nothing was changed; show the offset again to see its state.")),
+    "ClaimInProposedOffset": _entry(
+        N_("Claim %(claim)s is named in offset %(offset)s, which awaits approval by "
+           "%(approving_party)s: it cannot be settled another way meanwhile."),
+        N_("This claim is named in an offset that awaits approval."),
+        hint=_offset_hint),
     # --- stored data and documents
     "IntegrityError": _entry(
         N_("A check of the stored data failed."),
