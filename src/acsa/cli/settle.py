@@ -91,17 +91,29 @@ def offset(by: str = By,
            agreement: str | None = typer.Option(None, help="Propose an offset under this "
                                                 "agreement."),
            approve: str | None = typer.Option(None, help="Approve this proposed offset."),
+           withdraw: str | None = typer.Option(
+               None, help="Withdraw this offset your party proposed, before it is approved "
+               "(needs --reason)."),
+           reason: str = typer.Option("", help="Why the offset is withdrawn (with --withdraw)."),
            currency: str | None = typer.Option(None, help="Currency of the netting document."),
            note: str = "", on: str | None = On, as_json: bool = JsonOpt) -> None:
-    """Offset (net) open cash claims both ways: one party proposes, the other approves."""
+    """Offset (net) open cash claims both ways: one party proposes, the other approves; the
+    proposing party may withdraw its proposal until then. While an offset awaits approval,
+    the claims it names cannot be paid or settled another way."""
     def go(s: Session) -> None:
-        if approve:
+        if sum(x is not None for x in (agreement, approve, withdraw)) > 1:
+            raise typer.BadParameter("give one of --agreement, --approve or --withdraw")
+        if withdraw:
+            o = service.withdraw_offset(s, number=withdraw, by=by, on=parse_date(on, "on"),
+                                        reason=reason)
+        elif approve:
             o = service.approve_offset(s, number=approve, by=by, on=parse_date(on, "on"))
         elif agreement:
             o = service.propose_offset(s, agreement_code=agreement, by=by,
                                        on=parse_date(on, "on"), currency=currency, note=note)
         else:
-            raise typer.BadParameter("give --agreement CODE to propose or --approve NUMBER")
+            raise typer.BadParameter("give --agreement CODE to propose, --approve NUMBER or "
+                                     "--withdraw NUMBER --reason TEXT")
         data = _offset_view(s, o)
         emit(data, as_json, lambda: out.print(
             f"offset {o.number} {o.state}: {data['amount']} between {o.proposing_party} and "

@@ -38,6 +38,7 @@ from acsa.api.schemas import (
     OffsetProposeIn,
     Page,
     PayIn,
+    ReasonIn,
     ReturnIn,
     SettlementOut,
     SettlementRecordOut,
@@ -279,6 +280,23 @@ def approve_offset(number: Identifier, body: Act, request: Request,
         service.find_offset(s, number, viewer_party=viewer.party)
         return _offset_out(s, service.approve_offset(s, number=number, by=by,
                                                      on=body.on or today()))
+    return deps.run(request, go)
+
+
+@router.post("/offsets/{number}/withdraw", response_model=OffsetOut)
+def withdraw_offset(number: Identifier, body: ReasonIn, request: Request,
+                    viewer: Viewer = deps.ViewerDep) -> OffsetOut:
+    """Withdraw a proposed offset before it is approved (the proposing party's finance
+    official), with the reason: nothing was netted, and the claims it names may be settled
+    again. An approved or already withdrawn offset is refused (409 `OffsetNotProposed`)."""
+    refuse_nul(body)
+    by = deps.require_official(viewer, "withdraw an offset")
+
+    def go(s: Session) -> OffsetOut:
+        service.find_offset(s, number, viewer_party=viewer.party)
+        return _offset_out(s, service.withdraw_offset(s, number=number, by=by,
+                                                      on=body.on or today(),
+                                                      reason=body.reason))
     return deps.run(request, go)
 
 

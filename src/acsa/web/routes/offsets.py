@@ -1,12 +1,13 @@
 """Offsets as pages: the register of the party's offsets, the form a finance official proposes
-one with (beside the open cash claims it would net), an offset's page, and its approval.
+one with (beside the open cash claims it would net), an offset's page, its approval by the
+other party and its withdrawal by the proposing party.
 
 Reads are scoped exactly as the API's (`search_offsets` and `find_offset` with `viewer_party`:
-an offset between two other parties is 404, like one that does not exist). Proposal and
-approval sign as the viewer's own official and call `settlement.propose_offset` and
-`approve_offset`, which check the role, party, validity and separation of duties; a refusal is
-shown on the page with the service's reason and the status the API would give, and nothing is
-written. Every form carries the session's CSRF token.
+an offset between two other parties is 404, like one that does not exist). Proposal, approval
+and withdrawal sign as the viewer's own official and call `settlement.propose_offset`,
+`approve_offset` and `withdraw_offset`, which check the role, party, validity and separation
+of duties; a refusal is shown on the page with the service's reason and the status the API
+would give, and nothing is written. Every form carries the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ STATES = {"proposed": N_("proposed"), "approved": N_("approved"),
 DONE = {"propose": N_("The offset was proposed. Nothing is netted until the other party's "
                       "finance official approves it."),
         "approve": N_("The offset was approved: the claims it nets are reduced in both "
-                      "parties' books.")}
+                      "parties' books."),
+        "withdraw": N_("The offset was withdrawn. Nothing was netted, and the claims it named "
+                       "can be settled again.")}
 PREVIEW_ROWS = 50  # open cash claims shown per agreement and direction beside the form
 
 
@@ -193,6 +196,10 @@ def offset_context(s: Session, p: deps.Page, number: str) -> dict[str, Any]:
             "payloads": payloads, "names": names, "today": on,
             "may_approve": o.state == "proposed" and _is_finance_of(
                 _official(s, p), o.approving_party, on),
+            "may_withdraw": o.state == "proposed" and _is_finance_of(
+                _official(s, p), o.proposing_party, on),
+            "withdrawal": next((payloads[e.seq] for e in reversed(events)
+                                if e.action == "offset.withdrawn"), None),
             "offset_state": _state_word(p.lang)}
 
 
@@ -304,6 +311,28 @@ def _approve(request: Request, form: FormData, number: str) -> Response:
     return RedirectResponse(f"/offsets/{number}?done=approve", status_code=303)
 
 
+def _withdraw(request: Request, form: FormData, number: str) -> Response:
+    p = _signed_in(request, form)
+    if isinstance(p, Response):
+        return p
+    try:
+        by = api_deps.require_official(p.viewer, "withdraw an offset")
+        on, reason = _on(form), _text(form, "reason", 2000)
+        if not reason:
+            raise errors.InvalidInput("say why the offset is withdrawn", field="reason")
+
+        def go(s: Session) -> None:
+            settlement.find_offset(s, number, viewer_party=p.viewer.party)  # 404 before 403
+            settlement.withdraw_offset(s, number=number, by=by, on=on, reason=reason)
+        api_deps.run(request, go)
+    except errors.NotFound as e:
+        return deps.respond_error(request, p, e, status=404)
+    except errors.AcsaError as e:
+        info = deps.refusal(e)
+        return _show(request, p, number, error=info, status=info["status"])
+    return RedirectResponse(f"/offsets/{number}?done=withdraw", status_code=303)
+
+
 @router.post("/offsets")
 async def propose(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=20)
@@ -318,5 +347,14 @@ async def approve(number: str, request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=20)
     try:
         return await run_in_threadpool(_approve, request, form, number)
+    finally:
+        await form.close()
+
+
+@router.post("/offsets/{number}/withdraw")
+async def withdraw(number: str, request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=20)
+    try:
+        return await run_in_threadpool(_withdraw, request, form, number)
     finally:
         await form.close()
