@@ -229,3 +229,50 @@ def test_reference_data_needs_a_signed_in_user(anonymous):
     for path in ("agreements", "agreements/PHJP", "parties", "units", "officials", "users",
                  "activities", "rates"):
         assert anonymous.get(f"{API}/{path}").status_code == 401, path
+
+
+# --- changing an official ------------------------------------------------------------------
+def test_an_administrator_changes_an_official_of_their_own_party(world, client_for):
+    admin = client_for("ph-admin")
+    r = admin.patch(f"{API}/officials/ph-cruz", json={"limit_amount": "2000000",
+                                                      "valid_to": "2027-06-30"})
+    assert r.status_code == 200, r.text
+    cruz = r.json()
+    assert (cruz["limit"], cruz["valid_from"], cruz["valid_to"], cruz["unit"]) == (
+        "2,000,000.00 PHP", "2025-01-01", "2027-06-30", "PN-NBSBMA")
+    [listed] = [o for o in items(client_for("ph-fin"), "officials") if o["code"] == "ph-cruz"]
+    assert listed == cruz
+    events = client_for("ph-fin").get(f"{API}/audit/events",
+                                      params={"subject": "official:ph-cruz"}).json()["items"]
+    assert ("official.changed", "ph-admin") in [(e["action"], e["actor"]) for e in events]
+    # null clears: no limit, no end
+    r = admin.patch(f"{API}/officials/ph-cruz", json={"limit_amount": None, "valid_to": None})
+    assert r.status_code == 200, r.text
+    assert (r.json()["limit"], r.json()["valid_to"]) == (None, None)
+    for payload, status in [
+        ({"valid_to": "2024-12-31"}, 422),  # before valid_from
+        ({"valid_from": None}, 422),
+        ({"limit_amount": "0"}, 422),
+        ({"limit_amount": "-5"}, 422),
+        ({"limit_currency": "USD"}, 422),  # a currency without an amount
+        ({"limit_amount": "1", "limit_currency": "ABC"}, 422),
+        ({"unit": "JMSDF-DD110"}, 404),  # a unit of another party
+        ({"role": "finance"}, 422),  # the role is not changeable
+        ({}, 422),  # nothing to change
+    ]:
+        refused(world, admin, "PATCH", f"{API}/officials/ph-cruz", status, json=payload)
+    refused(world, client_for("jp-admin"), "PATCH", f"{API}/officials/ph-cruz", 404,
+            json={"limit_amount": "1"})
+    refused(world, client_for("ph-app"), "PATCH", f"{API}/officials/ph-cruz", 403,
+            json={"limit_amount": "1"})
+
+
+def test_an_administrator_deactivates_an_official(world, client_for):
+    admin = client_for("ph-admin")
+    r = admin.post(f"{API}/officials/ph-santos/deactivate", json={"on": "2026-12-31"})
+    assert r.status_code == 200, r.text
+    assert r.json()["valid_to"] == "2026-12-31"
+    refused(world, admin, "POST", f"{API}/officials/ph-santos/deactivate", 422,
+            json={"on": "2027-01-31"})  # deactivation only shortens
+    refused(world, client_for("jp-admin"), "POST", f"{API}/officials/ph-santos/deactivate",
+            404, json={"on": "2026-06-30"})

@@ -251,6 +251,21 @@ class OfficialIn(Input):
     email: ShortText = ""
 
 
+class OfficialChangeIn(Input):
+    """A change of an official: only the fields sent change; null clears a limit (no limit),
+    `valid_to` (open-ended) or `unit` (none)."""
+
+    limit_amount: PositiveAmount | None = None
+    limit_currency: Currency | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    unit: Code | None = None
+
+
+class OfficialDeactivateIn(Input):
+    on: dt.date  # the last day of the official's authority
+
+
 class UserIn(Input):
     username: Annotated[str, StringConstraints(min_length=1, max_length=80,
                                                pattern=r"^\S+$")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.orm import Session
 
-from acsa import config, money
+from acsa import config, errors, money
 from acsa.activities import service as activities
 from acsa.agreements import service as agreements
 from acsa.agreements.domain import CATEGORY_LABELS
@@ -16,6 +16,7 @@ from acsa.db import migrate
 from acsa.db.engine import get_engine
 from acsa.errors import IntegrityError
 from acsa.parties import service as parties
+from acsa.parties.models import Official
 from acsa.rates import service as rates
 
 agreements_app = typer.Typer(help="The agreements, loaded from data files.",
@@ -165,6 +166,99 @@ def officials_add(
         emit({"code": o.code, "party": o.party_code, "role": o.role}, as_json,
              lambda: out.print(f"official {o.code} ({o.role}, {o.party_code}) added"))
     run(go, as_json=as_json)
+
+
+@officials_app.command("change")
+def officials_change(
+    code: str = typer.Argument(..., help="The official's code."),
+    limit: str | None = typer.Option(None, help="New delegated value limit, e.g. "
+                                     "'2000000 PHP'."),
+    no_limit: bool = typer.Option(False, "--no-limit", help="Remove the value limit."),
+    valid_from: str | None = typer.Option(None, help="New start of the authority."),
+    valid_to: str | None = typer.Option(None, help="New end of the authority (last valid "
+                                        "day)."),
+    open_ended: bool = typer.Option(False, "--open-ended", help="Remove the end of the "
+                                    "authority."),
+    unit: str | None = typer.Option(None, help="New unit (of the official's party)."),
+    no_unit: bool = typer.Option(False, "--no-unit", help="Attach the official to no unit."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Change an official's delegated limit, validity or unit, from now on (what they already
+    signed stays valid). On a party's node, only that party's officials; the change is sent
+    to every partner as `official.changed`. The role is not changeable: add an official."""
+    from acsa.cli.common import parse_money
+    from acsa.sync import node
+
+    for flag, value, other in (("--no-limit", no_limit, limit), ("--open-ended", open_ended,
+                                                                 valid_to),
+                               ("--no-unit", no_unit, unit)):
+        if value and other is not None:
+            fail(errors.InvalidInput(f"{flag} and a value for it at once",
+                                     field=flag.removeprefix("--no-").removeprefix("--")),
+                 as_json)
+    kw: dict[str, object] = {}
+    if limit is not None or no_limit:
+        kw["limit"] = None if no_limit else limit
+    if valid_from is not None:
+        kw["valid_from"] = valid_from
+    if valid_to is not None or open_ended:
+        kw["valid_to"] = None if open_ended else valid_to
+    if unit is not None or no_unit:
+        kw["unit"] = None if no_unit else unit
+
+    def go(s: Session) -> None:
+        if isinstance(kw.get("limit"), str):
+            kw["limit"] = parse_money(str(kw["limit"]), "limit")
+        for name in ("valid_from", "valid_to"):
+            if isinstance(kw.get(name), str):
+                kw[name] = parse_date(str(kw[name]), name)
+        before = parties.official_terms(s, parties.get_official(s, code)) \
+            if _exists(s, code) else None
+        o = parties.change_official(s, code=code, by_party=node.own_party(s), **kw)
+        _report(s, o, before, as_json)
+    run(go, as_json=as_json)
+
+
+@officials_app.command("deactivate")
+def officials_deactivate(
+    code: str = typer.Argument(..., help="The official's code."),
+    on: str = typer.Option(..., "--on", help="The last day of their authority."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """End an official's authority after a date (it only shortens the validity); what they
+    signed up to then stays valid. Sent to every partner as `official.changed`."""
+    from acsa.sync import node
+
+    def go(s: Session) -> None:
+        before = parties.official_terms(s, parties.get_official(s, code)) \
+            if _exists(s, code) else None
+        o = parties.deactivate_official(s, code=code, on=parse_date(on, "on"),
+                                        by_party=node.own_party(s))
+        _report(s, o, before, as_json)
+    run(go, as_json=as_json)
+
+
+def _exists(s: Session, code: str) -> bool:
+    try:
+        parties.get_official(s, code)
+    except errors.NotFound:
+        return False
+    return True
+
+
+def _report(s: Session, o: Official, before: dict[str, object] | None,
+            as_json: bool) -> None:
+    after = parties.official_terms(s, o)
+    changed = [k for k in parties.CHANGEABLE if before and before[k] != after[k]]
+    data = {"code": o.code, "party": o.party_code, "role": o.role, "before": before,
+            "after": after, "changed": changed}
+
+    def render() -> None:
+        out.print(f"official {data['code']} ({data['role']}, {data['party']}) changed:",
+                  highlight=False)
+        for k in changed:
+            out.print(f"  {k}: {before[k] if before else None} -> {after[k]}", highlight=False)
+    emit(data, as_json, render)
 
 
 @officials_app.command("list")

@@ -6,8 +6,8 @@ enabling a user, and resetting a user's password.
 
 The account actions concern users only: users are local to a node and never synchronised,
 so they change nothing a partner's books rely on. Each is written to the audit chain in the
-same unit of work. Officials' limits and validity are not changed here: an official is sent
-to the partner once (`official.added`) and a change would leave the partner's copy behind.
+same unit of work. An official's terms are changed by `parties.change_official`, which the
+partners receive as `official.changed` (see `web.routes.admin`).
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ from acsa.api.schemas import (
     AgreementOut,
     AgreementSummary,
     Identifier,
+    OfficialChangeIn,
+    OfficialDeactivateIn,
     OfficialIn,
     OfficialOut,
     Page,
@@ -224,6 +226,69 @@ def add_official(body: OfficialIn, request: Request,
             valid_from=body.valid_from, valid_to=body.valid_to, limit=limit, unit=unit,
             person=body.person, rank_title=body.rank_title, email=body.email,
             actor=viewer.username)
+        return _official_out(s, official)
+    return deps.run(request, go)
+
+
+def _own_official(s: Session, code: str, viewer: Viewer) -> Official:
+    """An official of the viewer's party; one of another party is not found."""
+    try:
+        official = parties.get_official(s, code)
+    except errors.NotFound:
+        official = None
+    if official is None or official.party_code != viewer.party:
+        raise errors.NotFound(f"no official {code!r} of {viewer.party}", field="code",
+                              hint="List your party's officials at GET /api/v1/officials.")
+    return official
+
+
+@router.patch("/officials/{code}", response_model=OfficialOut)
+def change_official(code: str, body: OfficialChangeIn, request: Request,
+                    viewer: Viewer = deps.ViewerDep) -> OfficialOut:
+    """Change an official of the administrator's own party: the delegated limit, the validity
+    or the unit, from now on (what the official already signed stays valid). Only the fields
+    sent change; null clears the limit, the end of the validity or the unit. A limit is in the
+    party's currency unless another is given. The change reaches every partner node
+    (`official.changed`). The role is not changeable: add another official."""
+    deps.require_admin(viewer)
+    refuse_nul(body)
+    sent = body.model_fields_set
+    if "limit_currency" in sent and body.limit_currency is not None and \
+            body.limit_amount is None:
+        raise errors.InvalidInput("limit_currency without limit_amount", field="limit_amount",
+                                  hint="Give the limit's amount, or leave both out.")
+    if "valid_from" in sent and body.valid_from is None:
+        raise errors.InvalidInput("valid_from: a validity has a start date", field="valid_from")
+
+    def go(s: Session) -> OfficialOut:
+        official = _own_official(s, code, viewer)
+        kw: dict[str, Any] = {}
+        if "limit_amount" in sent:
+            currency = body.limit_currency or parties.get_party(s, viewer.party).currency
+            kw["limit"] = money.Money.of(body.limit_amount, currency) \
+                if body.limit_amount is not None else None
+        for name in ("valid_from", "valid_to"):
+            if name in sent:
+                kw[name] = getattr(body, name)
+        if "unit" in sent:
+            kw["unit"] = _own_unit(s, body.unit, viewer) if body.unit else None
+        parties.change_official(s, code=official.code, by_party=viewer.party,
+                                actor=viewer.username, **kw)
+        return _official_out(s, official)
+    return deps.run(request, go)
+
+
+@router.post("/officials/{code}/deactivate", response_model=OfficialOut)
+def deactivate_official(code: str, body: OfficialDeactivateIn, request: Request,
+                        viewer: Viewer = deps.ViewerDep) -> OfficialOut:
+    """End the authority of an official of the administrator's own party after `on` (it only
+    shortens the validity); what they signed up to then stays valid."""
+    deps.require_admin(viewer)
+
+    def go(s: Session) -> OfficialOut:
+        official = _own_official(s, code, viewer)
+        parties.deactivate_official(s, code=official.code, on=body.on, by_party=viewer.party,
+                                    actor=viewer.username)
         return _official_out(s, official)
     return deps.run(request, go)
 

@@ -4,6 +4,9 @@
 * `GET/POST /admin/officials/new`, `/admin/users/new`, `/admin/units/new`: add an official
   (with a delegated value limit and a validity period), a user, a unit of the administrator's
   own party (`parties.add_official`, `users.add_user`, `parties.add_unit`).
+* `GET/POST /admin/officials/{code}`: change an official of the party: the delegated limit,
+  the validity (its last day deactivates them) or the unit (`parties.change_official`, sent to
+  the partners as `official.changed`).
 * `GET /admin/accounts/{username}`, `POST .../password`, `.../disable`, `.../enable`: a user's
   account: reset the password, disable or enable it (`web.admin_forms`).
 * `GET/POST /admin/activities/new`: register an activity under the party's agreements.
@@ -31,14 +34,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from acsa import errors
+from acsa import errors, money
 from acsa.activities import service as activities
 from acsa.agreements import service as agreements
 from acsa.agreements.domain import ACTIVITY_TYPES
 from acsa.api import deps as api_deps
 from acsa.api.routes.orders import today
 from acsa.api.routes.reference import RATE_DATES, USERNAME_LENGTH
-from acsa.api.schemas import ActivityIn, OfficialIn, RateIn, UnitIn, UserIn
+from acsa.api.schemas import ActivityIn, OfficialChangeIn, OfficialIn, RateIn, UnitIn, UserIn
 from acsa.db.base import utcnow
 from acsa.parties import service as parties
 from acsa.parties.domain import Role
@@ -50,7 +53,8 @@ from acsa.web.admin_forms import FieldErrors, Form
 
 router = APIRouter(include_in_schema=False, prefix="/admin")
 CURRENCIES = ("PHP", "JPY", "USD")
-DONE = ("official", "user", "unit", "activity", "rate", "password", "disabled", "enabled")
+DONE = ("official", "changed", "user", "unit", "activity", "rate", "password", "disabled",
+        "enabled")
 GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")  # 5,000,000.00: commas group thousands
 
 
@@ -242,6 +246,120 @@ OFFICIAL = Spec(
     defaults=_official_defaults, save=_save_official,
     aliases={"limit": "limit_amount", "currency": "limit_currency"})
 _routes("officials/new", OFFICIAL)
+
+
+# --- changing an official ------------------------------------------------------------------
+CHANGE_FIELDS = ("limit_amount", "limit_currency", "valid_from", "valid_to", "unit")
+
+
+def _change_defaults(s: Session, official: Any) -> dict[str, Any]:
+    """The official's terms as the form shows them (an empty amount: no limit)."""
+    terms = parties.official_terms(s, official)
+    return {"limit_amount": format(money.Money(official.limit_minor,
+                                               official.limit_currency).amount, "f")
+            if terms["limit"] else "",
+            "limit_currency": official.limit_currency or admin_forms.party_currency(
+                s, official.party_code),
+            "valid_from": terms["valid_from"], "valid_to": terms["valid_to"] or "",
+            "unit": terms["unit"] or ""}
+
+
+def _save_change(s: Session, p: deps.Page, code: str, v: dict[str, Any]) -> str:
+    """Every field is read and checked (each bad one named) before the service is called with
+    the form's whole terms: an empty amount is no limit, an empty end no end, no unit none."""
+    party = p.viewer.party
+    official = admin_forms.own_official(s, code, party)  # another party's: 404
+    amount = v["limit_amount"].strip()
+    if GROUPED.match(amount):
+        amount = amount.replace(",", "")
+    fields = {**{k: v[k] for k in CHANGE_FIELDS}, "limit_amount": amount}
+    if not amount:
+        fields["limit_currency"] = ""
+    found = _Errors()
+    if not v["valid_from"].strip():
+        found.add("valid_from", "valid_from: a validity has a start date")
+    body = found.check(admin_forms.parse, OfficialChangeIn, fields, optional=CHANGE_FIELDS)
+    unit = fields["unit"].strip()
+    if unit and "unit" not in found.bad:  # named even when another field is wrong
+        try:
+            admin_forms.own_unit(s, unit, party)
+        except errors.NotFound as e:
+            found.add("unit", e.message)
+    limit = None
+    if body is not None and body.limit_amount is not None:
+        currency = body.limit_currency or admin_forms.party_currency(s, party)
+        found.check(admin_forms.check_currencies, limit_currency=currency)
+        if "limit_currency" not in found.bad:  # an amount is judged in a known currency
+            limit = found.check(admin_forms.money_field, body.limit_amount, currency,
+                                "limit_amount")
+    if body is not None and body.valid_from is not None and body.valid_to is not None and \
+            body.valid_to < body.valid_from:
+        found.add("valid_to", "valid_to: the validity ends before it starts")
+    found.stop()
+    assert body is not None
+    parties.change_official(s, code=official.code, by_party=party, limit=limit,
+                            valid_from=body.valid_from, valid_to=body.valid_to,
+                            unit=body.unit or None, actor=p.viewer.username)
+    return _done("changed", official.code)
+
+
+def _change_page(request: Request, p: deps.Page, code: str, form: Form | None = None,
+                 status: int = 200) -> Response:
+    with api_deps.transaction(request, read_only=True) as s:
+        try:
+            official = admin_forms.own_official(s, code, p.viewer.party)
+        except errors.NotFound as e:
+            return deps.respond_error(request, p, e, status=404)
+        return deps.render(request, "admin_official_change.html", {
+            "p": p, "o": official, "form": form or Form(_change_defaults(s, official)),
+            "units": _units(s, p), "currencies": CURRENCIES}, lang=p.lang, status=status)
+
+
+@router.get("/officials/{code}")
+def official_change_form(code: str, request: Request) -> Response:
+    """An official's terms, to change: the limit, the validity (ending it deactivates the
+    official) and the unit."""
+    p = deps.page(request)
+    try:
+        _admin(p.viewer, None)
+    except errors.AcsaError as e:
+        return deps.respond_error(request, p, e)
+    return _change_page(request, p, code)
+
+
+def _change_submit(request: Request, code: str, data: FormData) -> Response:
+    p = deps.page(request)
+    try:
+        deps.check_csrf(str(data.get("csrf_token") or ""), p.csrf)
+    except deps.CsrfRefused:
+        return deps.render(request, "error.html", {"p": p, "csrf_refused": True},
+                           lang=p.lang, status=403)
+    try:
+        _admin(p.viewer, str(data.get("party") or "") or None)
+    except errors.AcsaError as e:
+        return deps.respond_error(request, p, e)
+    values, unreadable = admin_forms.read(data, CHANGE_FIELDS)
+    form = Form(dict(values))
+    try:
+        if unreadable:
+            raise FieldErrors(unreadable)
+        target = api_deps.run(request, lambda s: _save_change(s, p, code, values))
+    except errors.NotFound as e:
+        if e.field != "unit":
+            return deps.respond_error(request, p, e, status=404)
+        _refused(form, e, CHANGE_FIELDS, {})
+        return _change_page(request, p, code, form, form.refusal["status"])  # type: ignore[index]
+    except errors.AcsaError as e:
+        _refused(form, e, CHANGE_FIELDS, {"limit": "limit_amount", "currency": "limit_currency"})
+        assert form.refusal is not None
+        return _change_page(request, p, code, form, form.refusal["status"])
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/officials/{code}")
+async def official_change(code: str, request: Request) -> Response:
+    data = await request.form(max_files=0, max_fields=20)
+    return await run_in_threadpool(_change_submit, request, code, data)
 
 
 # --- users ---------------------------------------------------------------------------------
