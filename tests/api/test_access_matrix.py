@@ -297,6 +297,20 @@ def body_ref_targets(key: str, refs: dict[str, str], ghost: str) -> tuple[Target
         for party, ref in refs.items())
 
 
+def official_targets() -> tuple[Target, ...]:
+    """A fresh official of JP and of PH (each success changes or ends one)."""
+    def build(w: World, party: str) -> Obj:
+        code = f"mx-chg-{party.lower()}-{w.next()}"
+        with unit_of_work(w.engine) as s:
+            parties.add_official(s, code=code, name="Matrix official", party=party,
+                                 role="finance", valid_from=dt.date(2026, 1, 1),
+                                 valid_to=dt.date(2030, 12, 31))
+        return Obj(f"an official of {party}", {"code": code}, {"code": "no-such-official"},
+                   frozenset({party}))
+    return tuple(Target(f"an official of {p}", each(lambda w, p=p: build(w, p)))
+                 for p in ("JP", "PH"))
+
+
 # --- who may, per object -------------------------------------------------------------------
 Pred = Callable[[Caller, Obj | None], bool]
 
@@ -596,6 +610,10 @@ RULES: dict[tuple[str, str], Rule] = {
         gate=signs, may=role("finance", side="approving"),
         targets=(Target("PHJP offset proposed by JP", each(proposed_offset)),), body=act(),
         fresh=True),
+    ("POST", "/offsets/{number}/withdraw"): Rule(
+        gate=signs, may=role("finance", side="proposing"),
+        targets=(Target("PHJP offset proposed by JP", each(proposed_offset)),),
+        body=act(reason="matrix: withdrawn"), fresh=True),
     # documents (PDF): both parties of the object, nobody else
     ("GET", "/orders/{number}/form.pdf"): Rule(targets=ORDERS("received"), check=form_view),
     ("GET", "/claims/{number}/notice.pdf"): Rule(targets=claim_targets("cash")),
@@ -638,6 +656,11 @@ RULES: dict[tuple[str, str], Rule] = {
                                  targets=body_ref_targets("unit", {"JP": UNIT_OF["JP"],
                                                                    "PH": UNIT_OF["PH"]},
                                                           "NO-SUCH-UNIT")),
+    ("PATCH", "/officials/{code}"): Rule(gate=admin, targets=official_targets(),
+                                         body=lambda w, o: {"json": {
+                                             "limit_amount": str(1000 + w.next())}}),
+    ("POST", "/officials/{code}/deactivate"): Rule(gate=admin, targets=official_targets(),
+                                                   body=js(on="2026-06-30"), fresh=True),
     ("GET", "/users"): Rule(body=query(page_size=500),
                             check=items_where(lambda c, i: i["party"] == c.party)),
     ("POST", "/users"): Rule(ok=201, gate=admin, body=_user,
