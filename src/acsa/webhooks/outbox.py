@@ -4,7 +4,9 @@ a slow or broken receiver can never hold up or undo the change that made the eve
 
 from __future__ import annotations
 
-from sqlalchemy import insert, or_, select
+import functools
+
+from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from acsa.audit.models import Event
@@ -13,15 +15,21 @@ from acsa.orders.models import Order
 from acsa.webhooks.models import PENDING, WebhookDelivery, WebhookSubscription
 
 
+@functools.cache
+def _subscribers_of_order() -> Select[tuple[int]]:
+    """The active subscriptions of both parties to the order :number (built once: it runs
+    for every audit event)."""
+    return (select(WebhookSubscription.id)
+            .join(Order, or_(Order.requesting_party == WebhookSubscription.party_code,
+                             Order.supplying_party == WebhookSubscription.party_code))
+            .where(Order.number == bindparam("number"), WebhookSubscription.active)
+            .order_by(WebhookSubscription.id))
+
+
 def enqueue_for_event(session: Session, event: Event) -> int:
     """Queue `event` for the subscribers of both parties to its order; the number queued.
     Events whose subject is not an order number queue nothing."""
-    subscribers = session.scalars(
-        select(WebhookSubscription.id)
-        .join(Order, or_(Order.requesting_party == WebhookSubscription.party_code,
-                         Order.supplying_party == WebhookSubscription.party_code))
-        .where(Order.number == event.subject, WebhookSubscription.active)
-        .order_by(WebhookSubscription.id)).all()
+    subscribers = session.scalars(_subscribers_of_order(), {"number": event.subject}).all()
     for subscription_id in subscribers:
         enqueue(session, subscription_id=subscription_id, event_seq=event.seq)
     return len(subscribers)
