@@ -172,7 +172,7 @@ def badge(page: Page) -> str:
 
 def we_owe(page: Page, partner: str) -> str:
     """The dashboard's 'we owe' cell for a partner, in the claim currency."""
-    row = page.locator("#h-books ~ table tbody tr", has_text=partner)
+    row = page.locator("#h-books ~ .scroll > table tbody tr", has_text=partner)
     return row.locator("td").nth(1).inner_text()
 
 

@@ -73,7 +73,7 @@ def served(first_bill: str, world: Engine, db_url: str, _acsa_home: Path,
 
 def books_row(page: Page, partner: str) -> tuple[str, str]:
     """The dashboard's (owed to us, we owe) cells for a partner."""
-    row = page.locator("#h-books ~ table tbody tr", has_text=partner)
+    row = page.locator("#h-books ~ .scroll > table tbody tr", has_text=partner)
     return row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text()
 
 
