@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -292,45 +293,40 @@ def _propose(request: Request, form: FormData) -> Response:
 
 
 def _approve(request: Request, form: FormData, number: str) -> Response:
-    p = _signed_in(request, form)
-    if isinstance(p, Response):
-        return p
-    try:
-        by = api_deps.require_official(p.viewer, "approve an offset")
-        on = _on(form)
-
-        def go(s: Session) -> None:
-            settlement.find_offset(s, number, viewer_party=p.viewer.party)  # 404 before 403
-            settlement.approve_offset(s, number=number, by=by, on=on)
-        api_deps.run(request, go)
-    except errors.NotFound as e:
-        return deps.respond_error(request, p, e, status=404)
-    except errors.AcsaError as e:
-        info = deps.refusal(e)
-        return _show(request, p, number, error=info, status=info["status"])
-    return RedirectResponse(f"/offsets/{number}?done=approve", status_code=303)
+    def act(s: Session, p: deps.Page) -> None:
+        by, on = api_deps.require_official(p.viewer, "approve an offset"), _on(form)
+        settlement.find_offset(s, number, viewer_party=p.viewer.party)  # 404 before 403
+        settlement.approve_offset(s, number=number, by=by, on=on)
+    return _act(request, form, number, "approve", act)
 
 
 def _withdraw(request: Request, form: FormData, number: str) -> Response:
-    p = _signed_in(request, form)
-    if isinstance(p, Response):
-        return p
-    try:
+    def act(s: Session, p: deps.Page) -> None:
         by = api_deps.require_official(p.viewer, "withdraw an offset")
         on, reason = _on(form), _text(form, "reason", 2000)
         if not reason:
             raise errors.InvalidInput("say why the offset is withdrawn", field="reason")
+        settlement.find_offset(s, number, viewer_party=p.viewer.party)  # 404 before 403
+        settlement.withdraw_offset(s, number=number, by=by, on=on, reason=reason)
+    return _act(request, form, number, "withdraw", act)
 
-        def go(s: Session) -> None:
-            settlement.find_offset(s, number, viewer_party=p.viewer.party)  # 404 before 403
-            settlement.withdraw_offset(s, number=number, by=by, on=on, reason=reason)
-        api_deps.run(request, go)
+
+def _act(request: Request, form: FormData, number: str, done: str,
+         act: Callable[[Session, deps.Page], None]) -> Response:
+    """An action on the offset page: the user and CSRF checked, `act` run in one unit of
+    work; a refusal is shown on the page (an offset the party may not see: 404), success
+    redirects to the page with `done`."""
+    p = _signed_in(request, form)
+    if isinstance(p, Response):
+        return p
+    try:
+        api_deps.run(request, lambda s: act(s, p))
     except errors.NotFound as e:
         return deps.respond_error(request, p, e, status=404)
     except errors.AcsaError as e:
         info = deps.refusal(e)
         return _show(request, p, number, error=info, status=info["status"])
-    return RedirectResponse(f"/offsets/{number}?done=withdraw", status_code=303)
+    return RedirectResponse(f"/offsets/{number}?done={done}", status_code=303)
 
 
 @router.post("/offsets")
