@@ -147,17 +147,27 @@ def _refused(form: Form, e: errors.AcsaError, spec_fields: tuple[str, ...],
         form.errors = {name: e.message}
 
 
-def _submit(request: Request, spec: Spec, data: FormData) -> Response:
+def _allowed(request: Request, data: FormData,
+             check: Callable[[Viewer, str | None], object]) -> deps.Page | Response:
+    """The page of a submitted administration form whose CSRF token holds and whose user
+    `check` allows (for the form's party, if it names one); else the response to send."""
     p = deps.page(request)
     try:
         deps.check_csrf(str(data.get("csrf_token") or ""), p.csrf)
     except deps.CsrfRefused:
         return deps.render(request, "error.html", {"p": p, "csrf_refused": True},
                            lang=p.lang, status=403)
-    try:  # before the form is read: who may, and for which party
-        spec.check(p.viewer, str(data.get("party") or "") or None)
+    try:
+        check(p.viewer, str(data.get("party") or "") or None)
     except errors.AcsaError as e:
         return deps.respond_error(request, p, e)
+    return p
+
+
+def _submit(request: Request, spec: Spec, data: FormData) -> Response:
+    p = _allowed(request, data, spec.check)  # before the form is read
+    if isinstance(p, Response):
+        return p
     values, unreadable = admin_forms.read(data, spec.fields, lists=spec.lists,
                                           checks=spec.checks)
     form = Form({k: v for k, v in values.items() if k not in spec.secret})
@@ -328,16 +338,9 @@ def official_change_form(code: str, request: Request) -> Response:
 
 
 def _change_submit(request: Request, code: str, data: FormData) -> Response:
-    p = deps.page(request)
-    try:
-        deps.check_csrf(str(data.get("csrf_token") or ""), p.csrf)
-    except deps.CsrfRefused:
-        return deps.render(request, "error.html", {"p": p, "csrf_refused": True},
-                           lang=p.lang, status=403)
-    try:
-        _admin(p.viewer, str(data.get("party") or "") or None)
-    except errors.AcsaError as e:
-        return deps.respond_error(request, p, e)
+    p = _allowed(request, data, _admin)
+    if isinstance(p, Response):
+        return p
     values, unreadable = admin_forms.read(data, CHANGE_FIELDS)
     form = Form(dict(values))
     try:
@@ -553,16 +556,9 @@ def account(username: str, request: Request) -> Response:
 
 def _account_act(request: Request, username: str, data: FormData, done: str,
                  act: Callable[[Session, deps.Page], object]) -> Response:
-    p = deps.page(request)
-    try:
-        deps.check_csrf(str(data.get("csrf_token") or ""), p.csrf)
-    except deps.CsrfRefused:
-        return deps.render(request, "error.html", {"p": p, "csrf_refused": True},
-                           lang=p.lang, status=403)
-    try:
-        _admin(p.viewer, str(data.get("party") or "") or None)
-    except errors.AcsaError as e:
-        return deps.respond_error(request, p, e)
+    p = _allowed(request, data, _admin)
+    if isinstance(p, Response):
+        return p
     try:
         api_deps.run(request, lambda s: act(s, p))
     except errors.NotFound as e:
