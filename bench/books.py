@@ -3,8 +3,11 @@
 Builds a SQLite file under bench/out/ (with --pg, a PostgreSQL database) holding --lines
 ledger lines (default 1,000,000; see _books_build.py for their shape), then, each in a child
 process of its own so that the build counts for nothing and each peak RSS is that step's alone:
-  * acsa: acsa.ledger.reports.balances + ageing as of --as-of (timed inside the child, from
-    opening the unit of work to the last row), --repeat times;
+  * acsa: acsa.ledger.reports.balances_and_ageing as of --as-of in a read-only unit of work
+    (timed inside the child, from opening the unit of work to the last row), --repeat times:
+    on a SQLite file the balances are summed on a second connection while the ageing is made
+    (two CPUs; the CPU column adds both up). Beside it, for reference, the same two reports one
+    after the other on one connection (`balances`, then `ageing`);
   * export: write_journal(fmt="ledger") of the whole books to bench/out/books.ledger;
   * ledger-cli: `ledger -f books.ledger bal`, --repeat times (wall time of the process);
   * hledger: `hledger -f books.ledger bal`, only with --hledger-timeout SECONDS.
@@ -45,16 +48,19 @@ AS_OF = "2026-12-31"
 
 
 # --- the children ----------------------------------------------------------------------------
-def child_reports(url: str, as_of: dt.date) -> dict[str, object]:
+def child_reports(url: str, as_of: dt.date, one_by_one: bool = False) -> dict[str, object]:
     from acsa.db.engine import make_engine, unit_of_work
     from acsa.ledger import domain as books
     from acsa.ledger import reports
 
     engine = make_engine(url)
     start, cpu = time.perf_counter(), time.process_time()
-    with unit_of_work(engine) as s:
-        rows = reports.balances(s, as_of=as_of)
-        aged = reports.ageing(s, as_of=as_of)
+    with unit_of_work(engine, read_only=True) as s:
+        if one_by_one:
+            rows = reports.balances(s, as_of=as_of)
+            aged = reports.ageing(s, as_of=as_of)
+        else:
+            rows, aged = reports.balances_and_ageing(s, as_of=as_of)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     said: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:  # as the journal names them, payables as credits
@@ -261,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hledger-timeout", type=float, default=None,
                         help="also time hledger, giving up after this many seconds "
                              "(default: skip hledger)")
-    parser.add_argument("--child", choices=["build", "reports", "export"],
+    parser.add_argument("--child", choices=["build", "reports", "reports-one-by-one", "export"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--pg", metavar="URL", default=None,
                         help="build and read the books in PostgreSQL instead: the server and "
@@ -277,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.child == "build":
             written, seconds = build_books(args.db, args.lines)
             facts: dict[str, object] = {"lines": written, "seconds": seconds}
-        elif args.child == "reports":
-            facts = child_reports(args.db, as_of)
+        elif args.child in ("reports", "reports-one-by-one"):
+            facts = child_reports(args.db, as_of, one_by_one=args.child != "reports")
         else:
             facts = child_export(args.db, args.journal)
         print(json.dumps(facts))
@@ -310,6 +316,14 @@ def main(argv: list[str] | None = None) -> int:
                            [run.wall for run, _ in reports_runs],
                            [run.cpu for run, _ in reports_runs], rss)
     facts = reports_runs[0][1]
+    serial_runs = [run_child("reports-one-by-one", "--db", str(db), "--as-of", args.as_of)
+                   for _ in range(args.repeat)]
+    serial = _median_step("  the same one after the other (reference)",
+                          [float(str(f["seconds"])) for _, f in serial_runs],
+                          [float(str(f["cpu"])) for _, f in serial_runs],
+                          [run.maxrss_mb for run, _ in serial_runs])
+    if serial_runs[0][1]["balances"] != facts["balances"]:
+        raise SystemExit("balances_and_ageing and balances disagree")
 
     export_run, exported = run_child("export", "--db", str(db), "--journal", str(journal))
     export = Step("export write_journal(fmt=ledger)", float(str(exported["seconds"])),
@@ -325,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     ledger = _median_step("ledger -f books.ledger bal (baseline)",
                           [run.wall for run in ledger_runs], [run.cpu for run in ledger_runs],
                           [run.maxrss_mb for run in ledger_runs])
-    rows = [_row(acsa, ledger), _row(process, ledger), _row(export, None), _row(ledger, ledger)]
+    rows = [_row(acsa, ledger), _row(serial, ledger), _row(process, ledger), _row(export, None),
+            _row(ledger, ledger)]
     hledger_bin = shutil.which("hledger")
     if args.hledger_timeout and hledger_bin:
         h = spawn([hledger_bin, "-f", str(journal), "bal"], args.hledger_timeout)

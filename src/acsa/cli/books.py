@@ -26,7 +26,11 @@ Agreement = typer.Option(None, "--agreement", help="Only this agreement.")
 def balance_data(s: Session, as_of_text: str | None, agreement: str | None,
                  currency: str | None) -> dict[str, object]:
     as_of = parse_date(as_of_text, "as_of")
-    rows = reports.balances(s, as_of=as_of, agreement=agreement)
+    if currency:  # both reports, side by side where the database allows (see the function)
+        currency = money.check_currency(currency.upper())
+        rows, aged = reports.balances_and_ageing(s, as_of=as_of, agreement=agreement)
+    else:
+        rows, aged = reports.balances(s, as_of=as_of, agreement=agreement), []
     data: dict[str, object] = {
         "as_of": as_of.isoformat(),
         "balances": [{"agreement": r.agreement, "creditor": r.creditor, "debtor": r.debtor,
@@ -36,11 +40,8 @@ def balance_data(s: Session, as_of_text: str | None, agreement: str | None,
                       "creditor_book_units": r.creditor_book, "debtor_book_units": r.debtor_book,
                       "books_agree": r.agrees} for r in rows]}
     if currency:
-        currency = money.check_currency(currency.upper())
         defs = {a.code: a for _, a in agreements.list_agreements(s)}
-        sums, used = reports.in_currency(s, defs, reports.ageing(s, as_of=as_of,
-                                                                  agreement=agreement),
-                                         currency, as_of)
+        sums, used = reports.in_currency(s, defs, aged, currency, as_of)
         data["reporting_currency"] = currency
         data["net"] = [{"creditor": c, "debtor": d, "amount": str(money.Money(v, currency))}
                        for (c, d), v in sorted(sums.items())]
@@ -57,7 +58,7 @@ def balance(as_of: str | None = AsOf, agreement: str | None = Agreement,
     def go(s: Session) -> None:
         data = balance_data(s, as_of, agreement, currency)
         emit(data, as_json, lambda: render_balance(data))
-    run(go, as_json=as_json)
+    run(go, as_json=as_json, read_only=True)
 
 
 def render_balance(data: dict[str, object]) -> None:

@@ -48,15 +48,17 @@ def fail(error: errors.AcsaError, as_json: bool) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-def run(fn: Callable[[Session], T], *, as_json: bool = False, buffered: bool = True) -> T:
+def run(fn: Callable[[Session], T], *, as_json: bool = False, buffered: bool = True,
+        read_only: bool = False) -> T:
     """Run `fn` in one transaction; a domain error rolls everything back and exits non-zero.
     What `fn` prints is held until the transaction has committed, so a user never reads
-    "created" for something that was rolled back (`buffered=False` streams, for exports)."""
+    "created" for something that was rolled back (`buffered=False` streams, for exports).
+    `read_only`: `fn` writes nothing (see `unit_of_work`)."""
     held = io.StringIO()
     try:
         engine = get_engine(STATE.db)
         with contextlib.redirect_stdout(held) if buffered else contextlib.nullcontext():
-            with unit_of_work(engine) as session:
+            with unit_of_work(engine, read_only=read_only) as session:
                 result = fn(session)
         sys.stdout.write(held.getvalue())
         return result

@@ -11,12 +11,13 @@ import gc
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from acsa import money
@@ -62,17 +63,28 @@ class BalanceRow:
 def balances(session: Session, *, as_of: dt.date, agreement: str | None = None
              ) -> list[BalanceRow]:
     """What each party owes the other, per agreement, method and commodity, from both books."""
-    params: dict[str, object] = {"as_of": _date_param(session, as_of)}
+    session.flush()  # as session.execute would autoflush
+    return _balances(session.connection(), as_of, agreement)
+
+
+def _balances(conn: Connection, as_of: dt.date, agreement: str | None,
+              upto: int | None = None) -> list[BalanceRow]:
+    """`balances` on a connection, of the ledger lines with an id up to `upto` if given."""
+    dialect = conn.dialect.name
+    params: dict[str, object] = {"as_of": _date_param(dialect, as_of)}
     if agreement:
         params["agreement"] = agreement
-    sql = _BALANCE_SQL.format(posted_on=_posted_on(session),
-                              agreement=" AND agreement_code = :agreement" if agreement else "")
+    if upto is not None:
+        params["upto"] = upto
+    sql = _BALANCE_SQL.format(posted_on=_posted_on(dialect),
+                              agreement=" AND agreement_code = :agreement" if agreement else "",
+                              upto=" AND id <= :upto" if upto is not None else "")
     rows: dict[tuple[str, str, str, str, str], BalanceRow] = {}
     for account in RECEIVABLES + PAYABLES:  # one account at a time: see _BALANCE_SQL
         method = METHOD_OF[account]
         creditor = account.startswith("assets")
-        for code, book, cp, commodity, amount in _driver_rows(
-                session, sql, {**params, "account": account}):
+        for code, book, cp, commodity, amount in _connection_rows(
+                conn, sql, {**params, "account": account}):
             amount = int(amount)
             if creditor:
                 key = (code, book, cp, method, commodity)
@@ -85,6 +97,43 @@ def balances(session: Session, *, as_of: dt.date, agreement: str | None = None
     return [r for _, r in sorted(rows.items()) if r.creditor_book or r.debtor_book]
 
 
+def balances_and_ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
+                        ) -> tuple[list[BalanceRow], list[AgeingRow]]:
+    """`balances` and `ageing` of the same books as of the date, side by side.
+
+    In a read-only unit of work (`unit_of_work(..., read_only=True)`: nothing written that
+    another connection could not see) on a SQLite file, the balances are summed on a second
+    connection, in a thread, while the ageing is made on the session's own. SQLite runs a
+    query without holding Python's lock, so the two reports use two CPUs, and both take
+    about as long as the ageing alone. The second connection reads its own snapshot of the
+    file, which may be a later one: it sums only the ledger lines with an id up to the
+    highest the session sees. SQLite has one writer at a time, which gives a new line the
+    next id, and a ledger line is never changed or deleted (the database refuses it), so
+    those are exactly the lines the session sees. Anywhere else (PostgreSQL, whose ids are
+    not handed out in commit order; a database in memory, which a second connection would
+    not share; a unit of work that may have written) one after the other, in the session."""
+    pending = bool(session.new or session.dirty or session.deleted)
+    bind = session.get_bind()
+    conn = session.connection()
+    database = conn.engine.url.database or ""
+    if (pending or conn.dialect.name != "sqlite"
+            or not conn.get_execution_options().get("acsa_read_only")
+            or database in ("", ":memory:") or "mode=memory" in str(conn.engine.url)):
+        return balances(session, as_of=as_of, agreement=agreement), \
+            ageing(session, as_of=as_of, agreement=agreement)
+    upto = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM ledger_lines")
+               .scalar_one())
+
+    def side() -> list[BalanceRow]:
+        with bind.connect() as other, other.begin():  # type: ignore[union-attr]
+            return _balances(other, as_of, agreement, upto)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="acsa-balances") as pool:
+        summed = pool.submit(side)
+        aged = ageing(session, as_of=as_of, agreement=agreement)
+        return summed.result(), aged
+
+
 # balances' query, run once per receivable or payable account: each walks that account's part of
 # the covering index ix_ledger_lines_balances (account, agreement_code, book, counterparty,
 # commodity, posted_on, amount) in its own order, so SQLite adds the sums up as it goes; with the
@@ -92,21 +141,21 @@ def balances(session: Session, *, as_of: dt.date, agreement: str | None = None
 # the group's columns is most of the cost of a line).
 _BALANCE_SQL = """
 SELECT agreement_code, book, counterparty, commodity, SUM(amount) FROM ledger_lines
-WHERE account = :account AND {posted_on} <= :as_of{agreement}
+WHERE account = :account AND {posted_on} <= :as_of{agreement}{upto}
 GROUP BY agreement_code, book, counterparty, commodity"""
 
 
-def _posted_on(session: Session) -> str:
+def _posted_on(dialect: str) -> str:
     """The ledger line's date, to compare with a date parameter. On SQLite the column's DATE
     type gives it NUMERIC affinity, so comparing it with a text parameter would try the
     parameter as a number again on every line (a sixth of a line's cost); a unary + takes the
     affinity away, and both sides are then compared as the ISO text they are, as before."""
-    return "+posted_on" if session.get_bind().dialect.name == "sqlite" else "posted_on"
+    return "+posted_on" if dialect == "sqlite" else "posted_on"
 
 
-def _date_param(session: Session, on: dt.date) -> object:
+def _date_param(dialect: str, on: dt.date) -> object:
     # SQLite holds SQLAlchemy's Date as ISO text; the driver would not turn a date into it
-    return on.isoformat() if session.get_bind().dialect.name == "sqlite" else on
+    return on.isoformat() if dialect == "sqlite" else on
 
 
 @dataclass(slots=True)
@@ -145,18 +194,23 @@ def bucket_for(delivered_on: dt.date, as_of: dt.date) -> str:
 # temporary B-tree, and tells a line's group by two columns instead of three. Only the open
 # claims' sums meet the claims table, by its primary key (CROSS JOIN: SQLite then reads the sums
 # as they are made, instead of writing them to a temporary table first; PostgreSQL plans it as
-# any inner join). The rows are put in order by ageing() (see _by_delivery), not in SQL.
+# any inner join). The rows are put in order by ageing() (see _by_delivery), not in SQL. The
+# claim's five short codes come as one text (agreement, creditor, debtor, method, currency: none
+# can hold a "|"), which ageing() splits once per distinct text: the driver then makes one
+# string per row instead of five (making the rows' values is half of the query's time).
 _AGEING_SUMS = """
       SELECT claim_id, commodity, SUM(amount) AS owed FROM ledger_lines
       WHERE account = :{account} AND {posted_on} <= :as_of AND claim_id IS NOT NULL{agreement}
       GROUP BY claim_id, commodity HAVING SUM(amount) <> 0"""
 _AGEING_SQL = """
-SELECT s.claim_id, c.number, c.order_id, c.agreement_code, c.creditor_party, c.debtor_party,
-       c.method, s.commodity, s.owed, c.amount_minor, c.quantity, c.currency,
-       c.delivered_on, c.due_on
+SELECT s.claim_id, c.number, c.order_id,
+       c.agreement_code || '|' || c.creditor_party || '|' || c.debtor_party || '|' || c.method
+       || '|' || c.currency,
+       s.commodity, s.owed, c.amount_minor, c.quantity, c.delivered_on, c.due_on
 FROM ({sums}) AS s
 CROSS JOIN claims AS c WHERE c.id = s.claim_id"""
-_CLAIM_AND_COMMODITY, _DELIVERED = itemgetter(0, 7), itemgetter(12)  # of _AGEING_SQL's columns
+_CLAIM_AND_COMMODITY = itemgetter(0, 4)  # of _AGEING_SQL's columns
+_DELIVERED = 8
 _RECEIVABLE_PARAMS = {f"acc_{books.METHOD_SUFFIX[m]}": books.receivable(m)
                       for m in ("cash", "rik", "eve")}
 
@@ -177,7 +231,11 @@ def _driver_rows(session: Session, sql: str, params: dict[str, object]) -> list[
     on the session's own connection and transaction: no SQLAlchemy row or type processing,
     which cost as much as the query itself on the ageing of 27,000 open claims."""
     session.flush()  # as session.execute would autoflush
-    conn = session.connection()
+    return _connection_rows(session.connection(), sql, params)
+
+
+def _connection_rows(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple]:
+    """`_driver_rows` on a connection."""
     if conn.dialect.paramstyle in ("pyformat", "format"):  # psycopg: %(name)s
         sql = _PLACEHOLDER.sub(r"%(\1)s", sql)
     cursor = conn.connection.cursor()
@@ -198,29 +256,32 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
     """Every claim still open as of the date, aged from delivery: per claim and commodity, the
     sum of its receivable lines posted by then, where that is not zero; by delivery date, then
     claim."""
-    params: dict[str, object] = {**_RECEIVABLE_PARAMS, "as_of": _date_param(session, as_of)}
+    dialect = session.get_bind().dialect.name
+    params: dict[str, object] = {**_RECEIVABLE_PARAMS, "as_of": _date_param(dialect, as_of)}
     if agreement:
         params["agreement"] = agreement
-    sql = _ageing_sql(_posted_on(session), bool(agreement))
+    sql = _ageing_sql(_posted_on(dialect), bool(agreement))
     out: list[AgeingRow] = []
     append, pop = out.append, out.pop
     # many claims share a delivery or due date: each date is read, aged and bucketed once
     delivery: dict[object, tuple[dt.date, int, str]] = {}
     due_dates: dict[object, tuple[dt.date, bool]] = {}
+    codes: dict[str, list[str]] = {}  # the claim's codes as fetched, split
     prices = _price_context()
-    last_number = last_commodity = None
+    last_claim = last_commodity = None
     carried, appended = 0, False
     with _no_cyclic_gc():
         rows = _by_delivery(_driver_rows(session, sql, params))
-        for (_, number, order_id, code, cred, debt, method, commodity, left, amount, quantity,
-             cur, delivered, due) in rows:
-            left = int(left)
-            if number == last_number and commodity == last_commodity:
+        for (claim, number, order_id, packed, commodity, left, amount, quantity, delivered,
+             due) in rows:
+            if left.__class__ is not int:
+                left = int(left)  # PostgreSQL's SUM is a numeric
+            if claim == last_claim and commodity == last_commodity:
                 left += carried  # sums of one claim in two accounts: one row
                 if appended:
                     pop()
             else:
-                last_number, last_commodity = number, commodity
+                last_claim, last_commodity = claim, commodity
             carried = left
             if not left:
                 appended = False
@@ -233,6 +294,10 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
             if u is None:
                 on = _as_date(due)
                 u = due_dates[due] = (on, on < as_of)
+            c = codes.get(packed)
+            if c is None:
+                c = codes[packed] = packed.split("|")
+            code, cred, debt, method, cur = c
             if method == "rik" and quantity is not None and (qty := Decimal(quantity)):
                 value = in_kind_value(amount, left, qty, prices)
             else:
@@ -248,14 +313,30 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
 
 def _by_delivery(rows: list[tuple]) -> list[tuple]:
     """ageing's rows in its order: by delivery date, claim id, then commodity, so that any
-    (claim, commodity) with sums in two receivable accounts comes in adjacent rows. Two stable
-    sorts on plain keys (the rows come as runs already in claim order, one run per account,
-    which Python's sort merges) cost less than SQLite's sort of the whole rows. ISO dates in
-    text (SQLite) order as the dates do, and text orders by code point as SQLite's binary
-    collation does, on PostgreSQL too (whatever the database's collation)."""
-    rows.sort(key=_CLAIM_AND_COMMODITY)
-    rows.sort(key=_DELIVERED)
-    return rows
+    (claim, commodity) with sums in two receivable accounts comes in adjacent rows. The rows
+    are dealt into one list per delivery date (a few hundred dates for tens of thousands of
+    claims), the dates sorted, and each date's few rows sorted by claim and commodity: they
+    come as runs already in claim order, one run per account, which Python's sort merges. This
+    costs half of two stable sorts of the whole list (by claim, then by date), and less than
+    SQLite's sort of the whole rows. ISO dates in text (SQLite) order as the dates do, and text
+    orders by code point as SQLite's binary collation does, on PostgreSQL too (whatever the
+    database's collation)."""
+    by_day: dict[object, list[tuple]] = {}
+    get = by_day.get
+    for row in rows:
+        day = get(row[_DELIVERED])
+        if day is None:
+            by_day[row[_DELIVERED]] = [row]
+        else:
+            day.append(row)
+    out: list[tuple] = []
+    extend = out.extend
+    for delivered in sorted(by_day):
+        day = by_day[delivered]
+        if len(day) > 1:
+            day.sort(key=_CLAIM_AND_COMMODITY)
+        extend(day)
+    return out
 
 
 def _price_context() -> decimal.Context:
@@ -280,13 +361,24 @@ def in_kind_value(amount_minor: int, units: int, quantity: Decimal,
 def _no_cyclic_gc() -> Iterator[None]:
     """No cyclic garbage collection while a report makes tens of thousands of objects that hold
     no cycles and are all kept: each collection would walk them again (and every other live
-    object of the process, in an older generation's turn) to free nothing."""
+    object of the process, in an older generation's turn) to free nothing.
+
+    Objects made while collection is off all wait in the youngest generation, and the first
+    collection after it is switched back on would walk every one of them (a sixth of ageing's
+    Python time for 27,000 open claims). So, unless someone else has frozen objects, they are
+    first moved to the oldest generation as they are (`gc.freeze` then `gc.unfreeze`, which
+    move whole generations without walking them): the next full collection looks at them, as
+    it would have once they had aged there. Any other young object goes along; a cycle among
+    them is freed by that full collection instead of a young one."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
