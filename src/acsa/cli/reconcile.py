@@ -3,6 +3,7 @@
     acsa reconcile --with JP [--agreement PHJP] [--as-of 2026-12-31]         # over HTTPS
     acsa reconcile --with JP --from jp-summary.json [--csv FILE] [--pdf FILE] # from a file
     acsa reconcile --export-summary ph-summary.json --for JP [--as-of ...]    # the file, signed
+    acsa reconcile --prepare --with JP [--agreement PHJP] [--as-of ...]       # cache ours only
 
 Roots first: equal roots confirm the books without any record being compared or shipped; only
 the months whose roots differ are compared order by order and claim by claim. Exit 0 when the
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from acsa import errors
 from acsa.agreements import service as agreements
-from acsa.cli.common import JsonOpt, emit, err, fail, out, parse_date, run, table
+from acsa.cli.common import STATE, JsonOpt, emit, err, fail, out, parse_date, run, table
+from acsa.db.engine import get_engine
 from acsa.sync import node
 from acsa.sync import reconcile as rc
 
@@ -161,6 +163,10 @@ def reconcile(
                                    "the one registered with its key)."),
     ca: str | None = typer.Option(None, "--ca", help="A CA certificate (PEM) for the partner's "
                                   "HTTPS certificate."),
+    prepare: bool = typer.Option(False, "--prepare", help="Compare nothing: compute and cache "
+                                 "our summary of the agreement(s) with the partner as of the "
+                                 "date, so the next reconciliation starts warm (done anyway "
+                                 "after each sync import or pull from it)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute our summary from every "
                                   "order, claim and ledger line, ignoring (and not writing) "
                                   "the cached bucket digests."),
@@ -178,6 +184,9 @@ def reconcile(
     way its signature is checked and a changed byte is refused. Exit 0 when the books agree,
     8 when they differ."""
     partner = with_.upper()
+    if prepare:
+        _prepare(partner, agreement, as_of, as_json)
+        return
     if export is not None:
         _export(export, partner, agreement, as_of, _months(months), roots_only, as_json)
         return
@@ -218,6 +227,24 @@ def reconcile(
                 out.print(f"  wrote {path}", highlight=False)
     if not report.agrees:
         raise typer.Exit(errors.EXIT_CODES["integrity"])
+
+
+def _prepare(partner: str, agreement: str | None, as_of: str | None, as_json: bool) -> None:
+    import time
+
+    on = parse_date(as_of, "as-of")
+    code = run(lambda s: _setup(s, partner, agreement)[2] if agreement else None,
+               as_json=as_json)
+    start = time.perf_counter()
+    try:
+        done = rc.prepare(get_engine(STATE.db), partner=partner, as_of=on, agreement=code)
+    except errors.AcsaError as e:
+        fail(e, as_json)
+    data = {"with": partner, "as_of": on.isoformat(), "prepared": done,
+            "seconds": round(time.perf_counter() - start, 3)}
+    emit(data, as_json, lambda: out.print(
+        f"our summary as of {data['as_of']} cached for {', '.join(done) or 'no agreement'} "
+        f"(with {partner}, {data['seconds']} s)", highlight=False))
 
 
 def _export(path: Path, partner: str, agreement: str | None, as_of: str | None,

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress
 
 from acsa import errors
-from acsa.cli.common import STATE, JsonOpt, emit, fail, out, run, table
+from acsa.cli.common import STATE, JsonOpt, emit, err, fail, out, run, table
 from acsa.db.engine import get_engine
 from acsa.sync import bundle
 from acsa.sync import service as sync
@@ -55,6 +55,26 @@ def render_result(r: sync.ImportResult) -> None:
                   highlight=False)
 
 
+def prepare_reconciliation(partner: str, applied: int) -> list[str]:
+    """After events of `partner` were applied: cache our summary of our agreements with it as
+    of today (`reconcile.prepare`), so the next reconciliation starts warm. Never fails the
+    import, which has committed: a problem is reported on stderr."""
+    if not applied:
+        return []
+    import datetime as dt
+
+    from sqlalchemy import exc as sa_exc
+
+    from acsa.sync import reconcile
+    try:
+        return reconcile.prepare(get_engine(STATE.db), partner=partner,
+                                 as_of=dt.datetime.now(dt.UTC).date())
+    except (errors.AcsaError, sa_exc.SQLAlchemyError) as e:
+        err.print(f"warning: the reconciliation summary was not refreshed: "
+                  f"{getattr(e, 'message', None) or e}", highlight=False)
+        return []
+
+
 @app.command("import")
 def import_(file: Path = typer.Argument(..., help="A bundle file from a partner's node."),
             as_json: bool = JsonOpt) -> None:
@@ -79,7 +99,14 @@ def import_(file: Path = typer.Argument(..., help="A bundle file from a partner'
             result = sync.import_bundle(engine, raw)
     except errors.AcsaError as e:
         fail(e, as_json)
-    emit(result.to_dict(), as_json, lambda: render_result(result))
+    prepared = prepare_reconciliation(result.sender, len(result.applied))
+
+    def render() -> None:
+        render_result(result)
+        if prepared:
+            out.print(f"  reconciliation summary refreshed: {', '.join(prepared)}",
+                      highlight=False)
+    emit({**result.to_dict(), "reconcile_prepared": prepared}, as_json, render)
     if result.quarantined:
         raise typer.Exit(errors.EXIT_CODES["integrity"])
 
@@ -168,6 +195,7 @@ def pull(party: str = typer.Argument(..., help="The partner to fetch events from
         data = transport.pull(get_engine(STATE.db), frm=party, url=url, ca=ca, since=since)
     except errors.AcsaError as e:
         fail(e, as_json)
+    data["reconcile_prepared"] = prepare_reconciliation(data["from"], data["applied"])
 
     def render() -> None:
         out.print(f"pulled {data['events']} event(s) in {data['bundles']} bundle(s) from "
@@ -179,6 +207,9 @@ def pull(party: str = typer.Argument(..., help="The partner to fetch events from
         for q in data["quarantined"]:
             out.print(f"  [red]refused[/] {q['event']}: {q['error']}: {q['reason']}",
                       highlight=False)
+        if data["reconcile_prepared"]:
+            out.print(f"  reconciliation summary refreshed: "
+                      f"{', '.join(data['reconcile_prepared'])}", highlight=False)
     emit(data, as_json, render)
     if data["quarantined"]:
         raise typer.Exit(errors.EXIT_CODES["integrity"])

@@ -63,6 +63,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -669,6 +670,36 @@ def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
             "buckets": {f"{m}/{b}": [x.root, x.orders, x.claims, x.members]
                         for (m, b), x in sorted(buckets.items())}})
     return Book(agreement, as_of, pair, own_party(session), dict(result), loaded, state)
+
+
+def prepare(engine: Engine, *, partner: str, as_of: dt.date, agreement: str | None = None
+            ) -> list[str]:
+    """Compute and cache our book of every agreement between this node's party and `partner`
+    (or of `agreement` only) as of the date, each in a unit of work of its own, so that the
+    next reconciliation, ours or the partner's asking for our summary, starts from the cache
+    instead of reading every order, claim and ledger line (`acsa sync import` and `pull`, and
+    a bundle pushed to `acsa serve`, call it for the sender once its events are applied;
+    `acsa reconcile --prepare` calls it by hand, say after `acsa db upgrade`). Cheap when a
+    summary is cached already: only the buckets changed since are recomputed. The agreements
+    whose summary is now cached (a busy database may refuse the cache's write: see
+    `digests.write`)."""
+    from acsa.db.engine import unit_of_work
+    from acsa.sync.node import require_party
+
+    with unit_of_work(engine, read_only=True) as s:
+        ours = require_party(s)
+        partner = partner.upper()
+        codes = [a.code for _, a in agreements.list_agreements(s)
+                 if set(a.parties) == {ours, partner} and ours != partner
+                 and agreement in (None, a.code)]
+    done = []
+    for code in codes:
+        with unit_of_work(engine) as s:
+            repeatable_read(s)
+            compute(s, agreement=code, as_of=as_of, party_pair=(ours, partner))
+            if digests.read(s, digests.key_for(code, as_of)) is not None:
+                done.append(code)
+    return done
 
 
 def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],

@@ -7,21 +7,26 @@ The node's key passphrase comes from ACSA_KEY_PASSPHRASE in the server's environ
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from acsa import errors
 from acsa.api import deps
 from acsa.api.schemas import PROBLEM_RESPONSES
 from acsa.db.engine import unit_of_work
-from acsa.sync import bundle, keys
+from acsa.sync import bundle, keys, reconcile
 from acsa.sync import service as sync
 
 router = APIRouter(prefix="/sync", tags=["sync"], responses=PROBLEM_RESPONSES)
 
+log = logging.getLogger(__name__)
 MAX_EVENTS = 2000  # per pulled bundle; the puller asks again while bundles come back full
 
 
@@ -37,10 +42,12 @@ def _authenticate(request: Request, session: Session, body: bytes) -> str:
 
 
 @router.post("/bundles", summary="Push a bundle of the caller's events to this node")
-async def push(request: Request) -> dict[str, Any]:
+async def push(request: Request, background: BackgroundTasks) -> dict[str, Any]:
     """Apply a partner's bundle (the same checks and outcome as `acsa sync import`). The answer
     says what was applied, waits, or was refused, and how far this node now holds the caller's
-    events (`received_up_to`), which the caller records as acknowledged."""
+    events (`received_up_to`), which the caller records as acknowledged. Once it is sent, if
+    events were applied, our summary of our agreements with the caller is cached anew
+    (`reconcile.prepare`), so that the next reconciliation starts warm."""
     raw = await request.body()
     engine = deps.engine_of(request)
 
@@ -54,8 +61,20 @@ async def push(request: Request) -> dict[str, Any]:
         result = sync.import_bundle(engine, raw)
         with unit_of_work(engine) as s:
             received = sync.received_from(s, party)
+        if result.applied:
+            background.add_task(_prepare, engine, party)
         return {**result.to_dict(), "received_up_to": received}
     return await asyncio.to_thread(work)
+
+
+def _prepare(engine: Engine, party: str) -> None:
+    """After the answer to a push: `reconcile.prepare` for the sender (run in the server's
+    thread pool). A failure only leaves the next reconciliation to compute everything."""
+    try:
+        reconcile.prepare(engine, partner=party, as_of=dt.datetime.now(dt.UTC).date())
+    except (errors.AcsaError, sa_exc.SQLAlchemyError):
+        log.warning("the reconciliation summary for %s was not refreshed", party,
+                    exc_info=True)
 
 
 @router.get("/bundles", summary="Pull a bundle of this node's events for the caller")

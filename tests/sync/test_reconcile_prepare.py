@@ -1,0 +1,162 @@
+"""Our summary is cached as soon as a partner's events are applied (`acsa sync import`, `pull`,
+a bundle pushed to `acsa serve`) or by hand (`acsa reconcile --prepare`), so that the next
+reconciliation starts warm: every bucket from the cache, none recomputed, and the same roots
+as a summary computed from every row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from acsa.cli.main import app
+from acsa.db.engine import engine_for
+from acsa.sync import digests, keys, transport
+from acsa.sync import reconcile as rc
+from acsa.sync.models import NodeKey
+from tests.sync._nodes import PASS, Cluster, Node, create, make_cluster, world_template  # noqa: F401
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    keys._UNLOCKED.clear()
+    yield
+    keys._UNLOCKED.clear()
+    engine_for.cache_clear()
+
+
+@pytest.fixture
+def nodes(world_template: Any, tmp_path: Path) -> Iterator[tuple[Node, Node]]:  # noqa: F811
+    c: Cluster = make_cluster("sqlite", world_template("sqlite"), tmp_path)
+    yield c["PH"], c["JP"]
+    c.close()
+
+
+def acsa(n: Node, *args: str) -> Any:
+    return runner.invoke(app, ["--db", str(n.engine.url.render_as_string(False)), *args])
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def cached(n: Node, agreement: str = "PHJP") -> bool:
+    with n.session() as s:
+        return digests.read(s, digests.key_for(agreement, today())) is not None
+
+
+def assert_warm(n: Node, pair: tuple[str, str]) -> None:
+    """The next summary as of today takes every bucket from the cache, and its roots are
+    those of a summary computed from every row."""
+    with n.session() as s:
+        warm = rc.compute(s, agreement="PHJP", as_of=today(), party_pair=pair)
+        fresh = rc.compute(s, agreement="PHJP", as_of=today(), party_pair=pair,
+                           use_cache=False)
+    assert warm.cache.startswith("hit: 0 of ") and warm.roots == fresh.roots
+    assert fresh.months  # there is something in the book
+
+
+def test_an_import_that_applies_events_caches_the_summary(nodes: tuple[Node, Node],
+                                                          tmp_path: Path) -> None:
+    ph, jp = nodes
+    create(jp)
+    bundle = tmp_path / "jp-to-ph.acsa"
+    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(bundle)).exit_code == 0
+    assert not cached(ph)
+    r = acsa(ph, "sync", "import", str(bundle), "--json")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    data = json.loads(r.stdout)
+    assert data["applied"] and data["reconcile_prepared"] == ["PHJP"]
+    assert cached(ph)
+    assert_warm(ph, ("PH", "JP"))
+    # the human form says so
+    create(jp)
+    again = tmp_path / "jp-to-ph-2.acsa"
+    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(again)).exit_code == 0
+    r = acsa(ph, "sync", "import", str(again))
+    assert r.exit_code == 0 and "reconciliation summary refreshed: PHJP" in r.stdout
+    assert_warm(ph, ("PH", "JP"))
+
+
+def test_an_import_that_applies_nothing_computes_nothing(nodes: tuple[Node, Node],
+                                                         tmp_path: Path) -> None:
+    ph, jp = nodes
+    create(jp)
+    bundle = tmp_path / "jp-to-ph.acsa"
+    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(bundle)).exit_code == 0
+    assert acsa(ph, "sync", "import", str(bundle)).exit_code == 0
+    with ph.session() as s:
+        rc.clear_cache(s)
+    # every event again, in a new bundle: all duplicates here
+    resent = tmp_path / "jp-to-ph-again.acsa"
+    assert acsa(jp, "sync", "export", "--to", "PH", "--since", "0", "-o",
+                str(resent)).exit_code == 0
+    r = acsa(ph, "sync", "import", str(resent), "--json")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    data = json.loads(r.stdout)
+    assert data["duplicates"] and not data["applied"] and data["reconcile_prepared"] == []
+    assert not cached(ph)
+
+
+def test_a_failed_refresh_does_not_fail_the_import(nodes: tuple[Node, Node], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from acsa import errors
+    ph, jp = nodes
+    number = create(jp)
+
+    def broken(*a: Any, **kw: Any) -> list[str]:
+        raise errors.AcsaError("the summary could not be computed")
+    monkeypatch.setattr(rc, "prepare", broken)
+    bundle = tmp_path / "jp-to-ph.acsa"
+    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(bundle)).exit_code == 0
+    r = acsa(ph, "sync", "import", str(bundle), "--json")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    assert json.loads(r.stdout)["reconcile_prepared"] == []
+    assert "the reconciliation summary was not refreshed" in r.stderr
+    assert ph.order(number).state == "requested"  # the import itself stands
+
+
+def test_reconcile_prepare_by_hand(nodes: tuple[Node, Node]) -> None:
+    ph, jp = nodes
+    create(ph)
+    r = acsa(ph, "reconcile", "--prepare", "--with", "JP", "--json")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    data = json.loads(r.stdout)
+    assert data["prepared"] == ["PHJP"] and data["as_of"] == today().isoformat()
+    assert_warm(ph, ("PH", "JP"))
+    r = acsa(ph, "reconcile", "--prepare", "--with", "JP", "--agreement", "PHUS", "--json")
+    assert r.exit_code != 0
+    assert json.loads(r.stderr.strip().splitlines()[-1])["field"] == "agreement"
+    r = acsa(ph, "reconcile", "--prepare", "--with", "JP", "--as-of", "2026-12-31")
+    assert r.exit_code == 0 and "cached for PHJP" in r.stdout
+    with ph.session() as s:
+        assert digests.read(s, digests.key_for("PHJP", dt.date(2026, 12, 31))) is not None
+
+
+def test_a_pushed_bundle_caches_the_summary_after_the_answer(
+        nodes: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch) -> None:
+    from acsa.api.app import create_app
+
+    ph, jp = nodes
+    with ph.session() as s:
+        s.execute(update(NodeKey).where(NodeKey.party == "JP").values(url="http://jp-node"))
+    server = create_app(jp.engine)
+    monkeypatch.setattr(httpx, "Client", lambda **kw: TestClient(server,
+                                                                  base_url="http://jp-node"))
+    create(ph)
+    assert not cached(jp)
+    sent = transport.push(ph.engine, to="JP")
+    assert sent["events"] == 2
+    assert cached(jp)
+    assert_warm(jp, ("JP", "PH"))
