@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import gc
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
@@ -20,7 +17,7 @@ from operator import itemgetter
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from acsa import money
+from acsa import gcpause, money
 from acsa.agreements.domain import Agreement, Ceiling
 from acsa.ledger import domain as books
 from acsa.ledger.models import LedgerLine
@@ -270,7 +267,7 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
     prices = _price_context()
     last_claim = last_commodity = None
     carried, appended = 0, False
-    with _no_cyclic_gc():
+    with gcpause.paused():
         rows = _by_delivery(_driver_rows(session, sql, params))
         for (claim, number, order_id, packed, commodity, left, amount, quantity, delivered,
              due) in rows:
@@ -355,31 +352,6 @@ def in_kind_value(amount_minor: int, units: int, quantity: Decimal,
     context switch per claim, which were a third of ageing's Python time."""
     share = books.from_kind_units(units) / quantity
     return int(context.multiply(amount_minor, share).to_integral_value(rounding=money.ROUNDING))
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a report makes tens of thousands of objects that hold
-    no cycles and are all kept: each collection would walk them again (and every other live
-    object of the process, in an older generation's turn) to free nothing.
-
-    Objects made while collection is off all wait in the youngest generation, and the first
-    collection after it is switched back on would walk every one of them (a sixth of ageing's
-    Python time for 27,000 open claims). So, unless someone else has frozen objects, they are
-    first moved to the oldest generation as they are (`gc.freeze` then `gc.unfreeze`, which
-    move whole generations without walking them): the next full collection looks at them, as
-    it would have once they had aged there. Any other young object goes along; a cycle among
-    them is freed by that full collection instead of a young one."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if not gc.get_freeze_count():
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def in_currency(session: Session, agreements: dict[str, Agreement], rows: list[AgeingRow],

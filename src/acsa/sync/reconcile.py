@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import hashlib
 import json
 import sqlite3
@@ -67,7 +66,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from acsa import errors
+from acsa import errors, gcpause
 from acsa.agreements import service as agreements
 from acsa.audit.chain import canonical_json, content_hash
 from acsa.ledger import domain as books
@@ -84,19 +83,6 @@ CLAIM_FIELDS = ("order", "state", "method", "currency", "amount", "quantity", "u
 
 
 # --- the summary -----------------------------------------------------------------------------
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Hundreds of thousands of small tuples, lists and strings, none in a cycle: the cyclic
-    collector would only run over and over for nothing."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def _month(on: dt.date) -> str:
     return f"{on.year:04d}-{on.month:02d}"
 
@@ -593,7 +579,7 @@ def compute(session: Session, *, agreement: str, as_of: dt.date, party_pair: Seq
     pair = _pair(session, agreement, party_pair)
     if use_cache and _pg(session) and not _one_snapshot(session):
         use_cache = False  # the cache's proof needs every statement to see the same data
-    with _no_gc():
+    with gcpause.paused():
         return _compute(session, agreement, as_of, pair, months, use_cache)
 
 
@@ -711,7 +697,7 @@ def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Seq
     months = None if months is None else list(months)
     book = compute(session, agreement=agreement, as_of=as_of, party_pair=party_pair,
                    months=months, use_cache=use_cache)
-    with _no_gc():
+    with gcpause.paused():
         return book.summary(months)
 
 
@@ -722,7 +708,7 @@ def export_summary(session: Session, *, agreement: str, as_of: dt.date,
     `months`, or none with `roots_only`), for a partner that cannot ask again."""
     book = compute(session, agreement=agreement, as_of=as_of, party_pair=party_pair,
                    use_cache=False)
-    with _no_gc():
+    with gcpause.paused():
         doc = book.summary()
         if not roots_only:
             wanted = list(book.months) if months is None else list(months)
@@ -1003,7 +989,7 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> Report:
     """Our summary against theirs: roots first (equal roots: every order and claim matched,
     no leaf looked at); then, only for the months whose roots differ, leaf by leaf. A differing
     month without leaves on a side that has it is reported as unresolved."""
-    with _no_gc():
+    with gcpause.paused():
         return _compare(ours, theirs)
 
 
