@@ -15,25 +15,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from typer.testing import CliRunner
 
-from acsa.cli.main import app
-from acsa.db.engine import engine_for
-from acsa.sync import digests, keys, transport
+from acsa.sync import digests, transport
 from acsa.sync import reconcile as rc
 from acsa.sync.models import NodeKey
-from tests.sync._nodes import PASS, Cluster, Node, create, make_cluster, world_template  # noqa: F401
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
-    keys._UNLOCKED.clear()
-    yield
-    keys._UNLOCKED.clear()
-    engine_for.cache_clear()
+from tests.sync._nodes import Cluster, Node, create, make_cluster, world_template  # noqa: F401
+from tests.sync.test_reconcile_cli import _fresh, acsa  # noqa: F401 (_fresh: autouse)
 
 
 @pytest.fixture
@@ -41,10 +28,6 @@ def nodes(world_template: Any, tmp_path: Path) -> Iterator[tuple[Node, Node]]:  
     c: Cluster = make_cluster("sqlite", world_template("sqlite"), tmp_path)
     yield c["PH"], c["JP"]
     c.close()
-
-
-def acsa(n: Node, *args: str) -> Any:
-    return runner.invoke(app, ["--db", str(n.engine.url.render_as_string(False)), *args])
 
 
 def today() -> dt.date:
@@ -67,12 +50,17 @@ def assert_warm(n: Node, pair: tuple[str, str]) -> None:
     assert fresh.months  # there is something in the book
 
 
+def new_bundle(jp: Node, path: Path) -> Path:
+    """A new order of JP's, exported for PH."""
+    create(jp)
+    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(path)).exit_code == 0
+    return path
+
+
 def test_an_import_that_applies_events_caches_the_summary(nodes: tuple[Node, Node],
                                                           tmp_path: Path) -> None:
     ph, jp = nodes
-    create(jp)
-    bundle = tmp_path / "jp-to-ph.acsa"
-    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(bundle)).exit_code == 0
+    bundle = new_bundle(jp, tmp_path / "jp-to-ph.acsa")
     assert not cached(ph)
     r = acsa(ph, "sync", "import", str(bundle), "--json")
     assert r.exit_code == 0, (r.stdout, r.stderr)
@@ -81,9 +69,7 @@ def test_an_import_that_applies_events_caches_the_summary(nodes: tuple[Node, Nod
     assert cached(ph)
     assert_warm(ph, ("PH", "JP"))
     # the human form says so
-    create(jp)
-    again = tmp_path / "jp-to-ph-2.acsa"
-    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(again)).exit_code == 0
+    again = new_bundle(jp, tmp_path / "jp-to-ph-2.acsa")
     r = acsa(ph, "sync", "import", str(again))
     assert r.exit_code == 0 and "reconciliation summary refreshed: PHJP" in r.stdout
     assert_warm(ph, ("PH", "JP"))
@@ -92,9 +78,7 @@ def test_an_import_that_applies_events_caches_the_summary(nodes: tuple[Node, Nod
 def test_an_import_that_applies_nothing_computes_nothing(nodes: tuple[Node, Node],
                                                          tmp_path: Path) -> None:
     ph, jp = nodes
-    create(jp)
-    bundle = tmp_path / "jp-to-ph.acsa"
-    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(bundle)).exit_code == 0
+    bundle = new_bundle(jp, tmp_path / "jp-to-ph.acsa")
     assert acsa(ph, "sync", "import", str(bundle)).exit_code == 0
     with ph.session() as s:
         rc.clear_cache(s)
