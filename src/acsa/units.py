@@ -1,16 +1,20 @@
 """Quantities with units, through one pint registry.
 
 Counted items use `each` (a dimension of its own, so 12 each never converts to litres).
+pint is imported when a unit is first checked or converted, not when this module is: it costs
+a tenth of a second, and most `acsa` commands never touch a unit.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
-
-import pint
+from typing import TYPE_CHECKING
 
 from acsa.errors import IncompatibleUnits, InvalidQuantity
+
+if TYPE_CHECKING:
+    import pint
 
 # quantities are kept to a thousandth of their unit (the books count in-kind items so)
 PRECISION = Decimal("0.001")
@@ -18,6 +22,8 @@ PRECISION = Decimal("0.001")
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
+    import pint
+
     ureg = pint.UnitRegistry(non_int_type=Decimal, cache_folder=None)
     ureg.define("each = [item] = ea = pc = piece = unit_item")
     ureg.define("person_day = [person_time] = pd")
@@ -60,6 +66,8 @@ def parse_quantity(text: str | Decimal, *, field: str = "quantity",
 
 def convert(quantity: Decimal, unit: str, to: str) -> Decimal:
     """`quantity` `unit` expressed in `to`, rounded to a thousandth of `to`."""
+    import pint
+
     ureg = registry()
     try:
         value = ureg.Quantity(Decimal(quantity), check_unit(unit)).to(check_unit(to)).magnitude

@@ -7,7 +7,6 @@ import typer
 from sqlalchemy.orm import Session
 
 from acsa import config, errors, money
-from acsa.activities import service as activities
 from acsa.agreements import service as agreements
 from acsa.agreements.domain import CATEGORY_LABELS
 from acsa.audit import service as audit
@@ -17,7 +16,9 @@ from acsa.db.engine import get_engine
 from acsa.errors import IntegrityError
 from acsa.parties import service as parties
 from acsa.parties.models import Official
-from acsa.rates import service as rates
+
+# The activity and rate services are imported inside their commands: every `acsa` command
+# loads this module to list its commands.
 
 agreements_app = typer.Typer(help="The agreements, loaded from data files.",
                              no_args_is_help=True)
@@ -292,6 +293,8 @@ def activities_add(
     as_json: bool = JsonOpt,
 ) -> None:
     """Register an exercise or mission under one or more agreements."""
+    from acsa.activities import service as activities
+
     def go(s: Session) -> None:
         a = activities.add_activity(s, code=code, name=name, type=type, place=place,
                                     starts_on=parse_date(starts_on, "starts_on"),
@@ -304,6 +307,8 @@ def activities_add(
 @activities_app.command("list")
 def activities_list(as_json: bool = JsonOpt) -> None:
     """Activities with their dates, place and agreements."""
+    from acsa.activities import service as activities
+
     def go(s: Session) -> None:
         data = [{"code": a.code, "name": a.name, "type": a.type, "place": a.place,
                  "starts_on": a.starts_on.isoformat(), "ends_on": a.ends_on.isoformat(),
@@ -326,6 +331,8 @@ def rates_add(base: str, quote: str, rate: str = typer.Argument(..., help="Units
               agreement: str | None = typer.Option(None, help="For agreement_fy rates."),
               as_json: bool = JsonOpt) -> None:
     """Record an exchange rate (a fixed fiscal-year rate of an agreement, or a market rate)."""
+    from acsa.rates import service as rates
+
     def go(s: Session) -> None:
         r = rates.add_rate(s, base=base, quote=quote, rate=rate, on=parse_date(on, "on"),
                            source=source, kind=kind,
@@ -341,6 +348,8 @@ def rates_add(base: str, quote: str, rate: str = typer.Argument(..., help="Units
 @rates_app.command("list")
 def rates_list(currency: str | None = None, as_json: bool = JsonOpt) -> None:
     """The rate table."""
+    from acsa.rates import service as rates
+
     def go(s: Session) -> None:
         data = [{"id": r.id, "base": r.base, "quote": r.quote, "rate": r.rate,
                  "effective_on": r.effective_on.isoformat(), "kind": r.kind,

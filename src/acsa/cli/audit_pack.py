@@ -4,15 +4,21 @@ zip, and its check, which needs no database (`--against-db` adds a comparison wi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from acsa import errors
-from acsa.audit import pack as packs
 from acsa.cli.admin import audit_app
 from acsa.cli.common import JsonOpt, emit, err, fail, out, run
+
+if TYPE_CHECKING:
+    from acsa.audit import pack as packs
+
+# `acsa.audit.pack` is imported inside the commands: every `acsa` command loads this module to
+# list its commands.
 
 
 @audit_app.command("pack")
@@ -31,6 +37,8 @@ def audit_pack(
 ) -> None:
     """Write the audit pack of one order or a whole activity: order forms, source documents,
     the event history and a manifest of SHA-256 hashes, verifiable offline."""
+    from acsa.audit import pack as packs
+
     if (order is None) == (activity is None):
         fail(errors.InvalidInput("name exactly one of --order and --activity",
                                  hint="e.g. `acsa audit pack --order PHJP-JP-2026-0001 -o "
@@ -71,6 +79,8 @@ def audit_verify_pack(
     """Check an audit pack offline: every file's size and SHA-256 against the manifest, no
     file missing or added, each event's hash and links, and that the order forms and source
     documents are those the events name. Exit 0 when whole, 8 naming the first problems."""
+    from acsa.audit import pack as packs
+
     if not file.is_file():
         fail(errors.NotFound(f"no file {str(file)!r}", field="file"), as_json)
     try:

@@ -10,11 +10,12 @@ import typer
 from sqlalchemy.orm import Session
 
 from acsa import money
-from acsa.activities import service as activities
 from acsa.agreements import service as agreements
 from acsa.cli.common import JsonOpt, emit, out, parse_date, run, table
 from acsa.ledger import domain as books
-from acsa.ledger import reports
+
+# The ledger reports and the activity service are imported inside the commands: every `acsa`
+# command loads this module to list its commands.
 
 app = typer.Typer(help="The two parties' books: who owes whom, ageing, totals, ceilings, "
                   "exports.", no_args_is_help=True)
@@ -25,6 +26,8 @@ Agreement = typer.Option(None, "--agreement", help="Only this agreement.")
 
 def balance_data(s: Session, as_of_text: str | None, agreement: str | None,
                  currency: str | None) -> dict[str, object]:
+    from acsa.ledger import reports
+
     as_of = parse_date(as_of_text, "as_of")
     if currency:  # both reports, side by side where the database allows (see the function)
         currency = money.check_currency(currency.upper())
@@ -84,6 +87,8 @@ def ageing(as_of: str | None = AsOf, agreement: str | None = Agreement,
            as_json: bool = JsonOpt) -> None:
     """Open claims aged from delivery: 0-30, 31-90, 91-180, 181-365 days, over 12 and 18
     months."""
+    from acsa.ledger import reports
+
     def go(s: Session) -> None:
         date = parse_date(as_of, "as_of")
         rows = reports.ageing(s, as_of=date, agreement=agreement)
@@ -123,6 +128,9 @@ def report(as_of: str | None = AsOf, agreement: str | None = Agreement,
            as_json: bool = JsonOpt) -> None:
     """Support provided by activity, category, fiscal year and supplies vs services, with
     ceiling use and headroom."""
+    from acsa.activities import service as activities
+    from acsa.ledger import reports
+
     def go(s: Session) -> None:
         date = parse_date(as_of, "as_of")
         acts = {a.id: a.code for a in activities.list_activities(s)}

@@ -12,15 +12,19 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from acsa import errors
 from acsa.cli.common import STATE, JsonOpt, err, fail, out, parse_date, run, table
 from acsa.db.engine import get_engine
-from acsa.documents import bulk_export, bulk_format
-from acsa.documents.bulk_import import ImportReport, import_orders
+
+if TYPE_CHECKING:
+    from acsa.documents.bulk_import import ImportReport
+
+# The import and export machinery (and the order services under it) is imported inside the
+# commands: every `acsa` command loads this module, few of them import or export.
 
 import_app = typer.Typer(help="Bulk import from CSV or xlsx.", no_args_is_help=True)
 export_app = typer.Typer(help="Bulk export to CSV or xlsx.", no_args_is_help=True)
@@ -34,6 +38,14 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[float], None] | N
     if not enabled or not err.is_terminal:
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                    TimeElapsedColumn(), console=err, transient=True)
     with bar:
@@ -56,6 +68,8 @@ def import_orders_cmd(
     Every bad row is reported with its row, column and reason; an order with a bad row is not
     imported; orders already imported from the file are found and left alone. Exit 0 when
     every order is in, 3 when any row was refused."""
+    from acsa.documents.bulk_import import import_orders
+
     try:
         engine = get_engine(STATE.db)
         with _progress(f"importing {file.name}", not as_json) as progress, \
@@ -111,6 +125,8 @@ def template(output: Path = typer.Option(..., "-o", "--output",
              as_json: bool = JsonOpt) -> None:
     """Write the import template (header, one example order, and in xlsx the meaning of each
     column)."""
+    from acsa.documents import bulk_format
+
     try:
         kind = bulk_format.file_kind(output.name)
     except errors.AcsaError as e:
@@ -126,6 +142,8 @@ def template(output: Path = typer.Option(..., "-o", "--output",
 # --- export --------------------------------------------------------------------------------
 def _export(what: str, fmt: str, output: Path, party: str | None, agreement: str | None,
             date_from: str | None, date_to: str | None, as_json: bool) -> None:
+    from acsa.documents import bulk_export
+
     if fmt not in bulk_export.FORMATS:
         raise typer.BadParameter("use csv or xlsx", param_hint="--format")
 

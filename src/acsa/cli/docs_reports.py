@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
@@ -20,7 +21,12 @@ from sqlalchemy.orm import Session
 from acsa import errors
 from acsa.cli.common import JsonOpt, fail, out, run
 from acsa.cli.docs import app
-from acsa.documents import reports
+
+if TYPE_CHECKING:
+    from acsa.documents import reports
+
+# `acsa.documents.reports` (and what reads the books for it) is imported inside the commands:
+# every `acsa` command loads this module to list its commands.
 
 Output = typer.Option(..., "-o", "--output", help="The file to write (.pdf or .xlsx).")
 FormatOpt = typer.Option(None, "--format", help="pdf or xlsx (default: from the -o suffix).")
@@ -46,6 +52,8 @@ def _today() -> dt.date:
 def _write(output: Path, fmt: str | None, lang: str, as_json: bool,
            build: Callable[[Session, reports.Format], bytes]) -> None:
     """Check the options, build the document in one unit of work, then write it."""
+    from acsa.documents import reports
+
     try:
         chosen = reports.format_for(output, fmt)
         reports.check_lang(lang)
@@ -81,6 +89,8 @@ def statement(party: str = typer.Option(..., "--party", help="Whose book: the pa
     """Statement of account of one party's book against its partner: opening balance, each
     movement with its running balance, closing balance, and the balances in a reporting
     currency with the rates used."""
+    from acsa.documents import reports
+
     def build(s: Session, chosen: reports.Format) -> bytes:
         return reports.statement_document(
             s, party=party, agreement=agreement, partner=partner,
@@ -99,6 +109,8 @@ def ageing(as_of: str | None = AsOf,
            as_json: bool = JsonOpt) -> None:
     """Ageing of open claims with each claim's 12-month (settlement deadline) and 18-month
     (US offset) marks, and totals per age bucket."""
+    from acsa.documents import reports
+
     def build(s: Session, chosen: reports.Format) -> bytes:
         return reports.ageing_document(s, as_of=_date(as_of, "--as-of") or _today(),
                                        agreement=agreement, party=party, fmt=chosen, lang=lang)
@@ -111,6 +123,8 @@ def activity(code: str = typer.Argument(..., help="The activity's code."),
              as_json: bool = JsonOpt) -> None:
     """Register of an activity: every order with its state and value, totals by category and
     supplies vs services."""
+    from acsa.documents import reports
+
     def build(s: Session, chosen: reports.Format) -> bytes:
         return reports.activity_document(s, code, fmt=chosen, lang=lang)
     _write(output, fmt, lang, as_json, build)
@@ -125,6 +139,8 @@ def annual(fy: int = typer.Option(..., "--fy", help="The fiscal year, as the par
            as_json: bool = JsonOpt) -> None:
     """Annual report of a party's fiscal year: support provided and received by partner,
     category, activity and supplies vs services, with ceiling use."""
+    from acsa.documents import reports
+
     def build(s: Session, chosen: reports.Format) -> bytes:
         return reports.annual_document(s, party=party, fiscal_year=fy, agreement=agreement,
                                        fmt=chosen, lang=lang)

@@ -42,6 +42,11 @@ def main(db: str | None = typer.Option(None, "--db", envvar="ACSA_DATABASE_URL",
                                        help="Database URL (sqlite:///file.db or "
                                        "postgresql://user@host/db).")) -> None:
     STATE.db = db
+    # Map every table before a command reaches the database. The command modules import
+    # their services inside the commands, so a command may load a table (orders) without one
+    # its foreign keys name (activities), and SQLAlchemy's first flush would then fail.
+    # `acsa --help` does not get here and stays fast.
+    import acsa.db.models  # noqa: F401
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -24,10 +24,15 @@ from acsa.cli.common import (
     run,
     table,
 )
-from acsa.orders import service
 from acsa.orders.domain import ReceiptLineInput
 from acsa.orders.models import Order
 from acsa.parties import service as parties
+
+if TYPE_CHECKING:
+    from acsa.orders import service
+
+# `acsa.orders.service` (and the settlement, ledger and rate services under it) is imported
+# inside each command: every `acsa` command loads this module to list its commands.
 
 app = typer.Typer(help="Create orders and take them through request, acceptance, delivery, "
                   "receipt, settlement and closing.", no_args_is_help=True)
@@ -44,6 +49,8 @@ Version = typer.Option(None, "--expect-version",
 
 
 def parse_line(spec: str, currency: str | None, index: int) -> service.LineInput:
+    from acsa.orders import service
+
     parts: dict[str, str] = {}
     for chunk in spec.split(";"):
         if not chunk.strip():
@@ -117,6 +124,8 @@ def _show(data: dict[str, Any]) -> None:
 
 def _done(session: Session, order: Order, as_json: bool, verb: str,
           warnings: list[str] | None = None) -> None:
+    from acsa.orders import service
+
     data = service.order_view(session, order)
     if warnings:
         data["warnings"] = warnings
@@ -148,6 +157,8 @@ def create(
     as_json: bool = JsonOpt,
 ) -> None:
     """Create a draft order (numbered at once, gap-free per agreement, party and FY)."""
+    from acsa.orders import service
+
     def go(s: Session) -> None:
         order_currency = currency or default_currency(s, agreement, by)
         specs: list[service.LineInput] = [parse_line(x, order_currency, i)
@@ -191,6 +202,8 @@ def edit(
     expect_version: int | None = Version, as_json: bool = JsonOpt,
 ) -> None:
     """Change a draft order."""
+    from acsa.orders import service
+
     def go(s: Session) -> None:
         changes: dict[str, Any] = parse_pairs(set_, "set")
         if "delivery_on" in changes:
@@ -209,6 +222,8 @@ def edit(
 def request(number: str, by: str = By, on: str | None = On,
             expect_version: int | None = Version, as_json: bool = JsonOpt) -> None:
     """Sign the request (requesting official): checks every data element the requester owes."""
+    from acsa.orders import service
+
     run(lambda s: _done(s, service.request_order(s, number=number, by=by, on=parse_date(on, "on"),
                                                  expected_version=expect_version),
                         as_json, "requested"), as_json=as_json)
@@ -220,6 +235,8 @@ def accept(number: str, by: str = By, on: str | None = On,
            supplying_unit: str | None = typer.Option(None, help="Supplying unit code."),
            expect_version: int | None = Version, as_json: bool = JsonOpt) -> None:
     """Accept (supplier's approving official): the order becomes a binding commitment."""
+    from acsa.orders import service
+
     def go(s: Session) -> None:
         result = service.accept_order(s, number=number, by=by, on=parse_date(on, "on"),
                                       supplier_poc=supplier_poc, supplying_unit=supplying_unit,
@@ -237,6 +254,8 @@ def deliver(number: str, by: str = By, on: str | None = On,
             note: str = "", expect_version: int | None = Version,
             as_json: bool = JsonOpt) -> None:
     """Record a delivery (supplying official) with its source document (stored with SHA-256)."""
+    from acsa.orders import service
+
     def go(s: Session) -> None:
         order = service.get_order(s, number)
         if line:
@@ -265,6 +284,8 @@ def receive(number: str, by: str = By, on: str | None = On,
             note: str = "", expect_version: int | None = Version,
             as_json: bool = JsonOpt) -> None:
     """Receive what was delivered (receiving official); the bill or claim exists from now."""
+    from acsa.orders import service
+
     def go(s: Session) -> None:
         reasons = {parse_line_no(k, "reason"): v for k, v in parse_pairs(reason, "reason").items()}
         given: dict[int, ReceiptLineInput] = {}
@@ -289,6 +310,8 @@ def cancel(number: str, by: str = By, reason: str = typer.Option(..., help="Why.
            on: str | None = On, expect_version: int | None = Version,
            as_json: bool = JsonOpt) -> None:
     """Cancel an order before anything is delivered."""
+    from acsa.orders import service
+
     run(lambda s: _done(s, service.cancel_order(s, number=number, by=by, reason=reason,
                                                 on=parse_date(on, "on"),
                                                 expected_version=expect_version),
@@ -303,6 +326,8 @@ def dispute(number: str, by: str = By,
             on: str | None = On, expect_version: int | None = Version,
             as_json: bool = JsonOpt) -> None:
     """Open a dispute on an order (--reason), or resolve it (--resolve)."""
+    from acsa.orders import service
+
     def go(s: Session) -> None:
         if resolve is not None:
             order = service.resolve_dispute(s, number=number, by=by, on=parse_date(on, "on"),
@@ -319,6 +344,8 @@ def dispute(number: str, by: str = By,
 def close(number: str, by: str = By, on: str | None = On,
           expect_version: int | None = Version, as_json: bool = JsonOpt) -> None:
     """Close a settled order once it ties out (finance official)."""
+    from acsa.orders import service
+
     run(lambda s: _done(s, service.close_order(s, number=number, by=by, on=parse_date(on, "on"),
                                                expected_version=expect_version),
                         as_json, "closed"), as_json=as_json)
@@ -327,6 +354,8 @@ def close(number: str, by: str = By, on: str | None = On,
 @app.command("show")
 def show(number: str, as_json: bool = JsonOpt) -> None:
     """Every data element of one order, its deliveries, receipts and claims."""
+    from acsa.orders import service
+
     def go(s: Session) -> None:
         data = service.order_view(s, service.get_order(s, number))
         emit(data, as_json, lambda: _show(data))
@@ -336,6 +365,8 @@ def show(number: str, as_json: bool = JsonOpt) -> None:
 def register_data(s: Session, *, agreement: str | None = None, state: str | None = None,
                   activity: str | None = None, party: str | None = None,
                   overdue: bool | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    from acsa.orders import service
+
     rows = service.list_orders(s, agreement=agreement, state=state, activity=activity,
                                party=party, overdue=overdue, limit=limit)
     acts = {a.id: a.code for a in service.activities.list_activities(s)}

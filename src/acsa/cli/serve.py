@@ -11,7 +11,9 @@ from acsa.cli.common import STATE, JsonOpt, emit, out, run, table
 from acsa.db import migrate
 from acsa.db.engine import get_engine
 from acsa.errors import InvalidInput
-from acsa.users import service as users
+
+# `acsa.users.service` (password hashing) is imported inside the `users` commands: every `acsa`
+# command loads this module to list its commands.
 
 users_app = typer.Typer(help="Users who sign in to the API and web application.",
                         no_args_is_help=True)
@@ -59,6 +61,8 @@ def users_add(username: str,
               as_json: bool = JsonOpt) -> None:
     """Add a user (the first one with --admin). There is no default password: it is prompted
     for, or read from standard input."""
+    from acsa.users import service as users
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -78,6 +82,8 @@ def users_add(username: str,
 @users_app.command("list")
 def users_list(party: str | None = None, as_json: bool = JsonOpt) -> None:
     """Users, with the official each signs as."""
+    from acsa.users import service as users
+
     def go(s: Session) -> None:
         data = []
         for u in users.list_users(s, party.upper() if party else None):

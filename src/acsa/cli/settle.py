@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acsa import money
 from acsa.cli.common import JsonOpt, emit, out, parse_date, parse_decimal, parse_money, run, table
-from acsa.settlement import service
-from acsa.settlement.models import Claim, Offset, SettlementRecord
+
+if TYPE_CHECKING:
+    from acsa.settlement.models import Offset, SettlementRecord
+
+# The settlement services and tables are imported inside the commands: every `acsa` command
+# loads this module to list its commands.
 
 app = typer.Typer(help="Settle claims: pay a bill, return in kind, exchange a service of "
                   "equal value, or offset what the two parties owe each other.",
@@ -23,6 +29,9 @@ ClaimArg = typer.Argument(..., help="A claim number, or an order number with one
 
 
 def _record_done(s: Session, rec: SettlementRecord, as_json: bool) -> None:
+    from acsa.settlement import service
+    from acsa.settlement.models import Claim
+
     claim = s.get(Claim, rec.claim_id)
     assert claim is not None
     data = {"settlement_id": rec.id, "kind": rec.kind, "claim": service.claim_view(claim)}
@@ -40,6 +49,8 @@ def pay(claim: str = ClaimArg, by: str = By,
         reference: str = typer.Option("", help="Payment reference (transfer number)."),
         on: str | None = On, as_json: bool = JsonOpt) -> None:
     """Record a cash payment (the debtor's finance official); partial payments allowed."""
+    from acsa.settlement import service
+
     def go(s: Session) -> None:
         currency = service.get_claim(s, claim, "cash").currency  # an amount alone is in it
         _record_done(s, service.pay(
@@ -57,6 +68,8 @@ def return_(claim: str = ClaimArg, by: str = By,
             description: str = typer.Option("", help="What was returned."),
             on: str | None = On, as_json: bool = JsonOpt) -> None:
     """Record a return in kind (RIK): the same item or type, partial returns allowed."""
+    from acsa.settlement import service
+
     run(lambda s: _record_done(s, service.return_in_kind(
         s, claim_ref=claim, by=by, on=parse_date(on, "on"),
         quantity=parse_decimal(quantity, "quantity"), unit=unit, stock_number=stock_number,
@@ -70,12 +83,16 @@ def exchange(claim: str = ClaimArg, by: str = By,
              description: str = typer.Option(..., help="The service given in exchange."),
              on: str | None = On, as_json: bool = JsonOpt) -> None:
     """Record an equal-value exchange (EVE): a service of the same type in return."""
+    from acsa.settlement import service
+
     run(lambda s: _record_done(s, service.exchange(
         s, claim_ref=claim, by=by, on=parse_date(on, "on"), value=parse_money(value, "value"),
         category=category, description=description), as_json), as_json=as_json)
 
 
 def _offset_view(s: Session, o: Offset) -> dict[str, object]:
+    from acsa.settlement.models import Claim
+
     return {"number": o.number, "agreement": o.agreement_code, "state": o.state,
             "proposing_party": o.proposing_party, "approving_party": o.approving_party,
             "amount": str(money.Money(o.amount_minor, o.currency)),
@@ -100,6 +117,8 @@ def offset(by: str = By,
     """Offset (net) open cash claims both ways: one party proposes, the other approves; the
     proposing party may withdraw its proposal until then. While an offset awaits approval,
     the claims it names cannot be paid or settled another way."""
+    from acsa.settlement import service
+
     def go(s: Session) -> None:
         if sum(x is not None for x in (agreement, approve, withdraw)) > 1:
             raise typer.BadParameter("give one of --agreement, --approve or --withdraw")
@@ -128,6 +147,9 @@ def claims_list(state: str | None = typer.Option(None, help="open, settled, conv
                 agreement: str | None = None, debtor: str | None = None,
                 overdue: bool = typer.Option(False, "--overdue"), as_json: bool = JsonOpt) -> None:
     """Bills and in-kind obligations, oldest due first."""
+    from acsa.settlement import service
+    from acsa.settlement.models import Claim
+
     def go(s: Session) -> None:
         stmt = select(Claim).order_by(Claim.due_on, Claim.id)
         if state:
@@ -155,6 +177,8 @@ def deadlines(as_of: str = typer.Option(..., "--as-of", help="Run the deadlines 
               as_json: bool = JsonOpt) -> None:
     """Mark claims past their deadline overdue and apply each agreement's conversion rule
     (an overdue return in kind becomes a cash debt, recorded with its date and rate)."""
+    from acsa.settlement import service
+
     def go(s: Session) -> None:
         result = service.run_deadlines(s, as_of=parse_date(as_of, "as_of"), soon_days=soon_days)
         data = {"as_of": as_of, "newly_overdue": result.newly_overdue,

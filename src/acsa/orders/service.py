@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, literal_column, or_, select, union_all
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.util import identity_key
@@ -493,6 +492,10 @@ def _build_lines(agreement: Agreement, activity_type: str, currency: str,
 def _counter_statements(postgresql: bool) -> tuple[Any, Select[tuple[OrderCounter]]]:
     """(create the counter of :agreement, :party, :fy at 0 unless it exists; select it
     locked, reloaded from the row), built once."""
+    # the PostgreSQL dialect is imported only on PostgreSQL: it costs every SQLite command
+    # a few hundredths of a second
+    if postgresql:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
     dialect_insert = pg_insert if postgresql else sqlite_insert
     create = dialect_insert(OrderCounter).values(
         agreement_code=bindparam("agreement"), party_code=bindparam("party"),
