@@ -1,7 +1,7 @@
 """`reports.balances_and_ageing`: both reports of the same books, the balances summed on a
-second connection while the ageing is made, where that is sound (a read-only unit of work on a
-SQLite file), and one after the other everywhere else; and ageing's rows left out of the young
-garbage-collection generation.
+second connection while the ageing is made where that is sound (a SQLite file in WAL mode, a
+transaction that has written nothing, a pool that gives another connection), and one after the
+other everywhere else.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from acsa import money
@@ -97,65 +98,115 @@ def test_the_second_connection_sums_only_the_lines_the_session_sees(books, order
     assert len([u for u in uptos if u is not None]) == (3 if _sqlite(books) else 0)
 
 
-def test_one_after_the_other_where_a_second_connection_is_not_sound(books, uptos):
-    """A unit of work that may write (not read-only), one with changes not yet flushed, and
-    PostgreSQL: the balances are summed in the session itself."""
-    with unit_of_work(books) as s:
-        writable = reports.balances_and_ageing(s, as_of=AS_OF)
+def test_one_after_the_other_in_a_transaction_that_has_written(books, order_id, uptos):  # noqa: F811
+    """Lines the session wrote itself, flushed (ledger lines are written by a bulk INSERT, never
+    pending objects): another connection cannot see them, so the balances are summed in the
+    session, and they count. Likewise with an object not yet flushed."""
     with unit_of_work(books, read_only=True) as s:
-        from acsa.sync.models import NodeSetting
-        s.add(NodeSetting(key="test:pending", value="x"))  # pending: flushed by the call
-        pending = reports.balances_and_ageing(s, as_of=AS_OF)
+        before = reports.balances_and_ageing(s, as_of=AS_OF)
+    with unit_of_work(books, read_only=True) as s:
+        mine = add_claim(s, order_id, method="cash", delivered=ON, due=ON, amount=7,
+                         quantity=None, forward=True, code="PHJP")
+        add_lines(s, [line(mine, RECEIVABLES[0], "PHP", 7, ON)])
+        s.flush()
+        got = reports.balances_and_ageing(s, as_of=AS_OF)
+        assert got == (reports.balances(s, as_of=AS_OF), reports.ageing(s, as_of=AS_OF))
         s.rollback()
-    assert writable == pending
-    assert uptos and all(u is None for u in uptos)
+    assert sum(r.creditor_book for r in got[0]) == sum(r.creditor_book for r in before[0]) + 7
+    with unit_of_work(books) as s:
+        from acsa.sync.models import NodeSetting
+        s.add(NodeSetting(key="test:pending", value="x"))  # pending, not yet flushed
+        assert reports.balances_and_ageing(s, as_of=AS_OF) == before
+    side = [u for u in uptos if u is not None]
+    assert len(side) == (1 if _sqlite(books) else 0)  # the first call alone wrote nothing
 
 
-def test_a_database_in_memory_is_read_one_after_the_other(uptos):
-    """A second connection to `sqlite://` would open another, empty database."""
-    from acsa.db import migrate
-    engine = make_engine("sqlite://")
-    migrate.upgrade(engine)
+def _sqlite_engine(url: str, **kw: object) -> Engine:
+    """An engine with `make_engine`'s SQLite settings (WAL asked for, BEGIN, the count of
+    changes at BEGIN), and the pool given."""
+    from sqlalchemy import create_engine
+
+    from acsa.db import engine as db
+    engine = create_engine(url, **kw)  # type: ignore[arg-type]
+    db._sqlite_pragmas(engine)
+    return engine
+
+
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+def test_a_pool_that_shares_one_connection_is_read_one_after_the_other(books, uptos):
+    """StaticPool hands every caller the same connection: a second BEGIN on it would fail, and
+    closing it would end the session's own transaction."""
+    from sqlalchemy.pool import StaticPool
+    shared = _sqlite_engine(books.url.render_as_string(False), poolclass=StaticPool)
+    with unit_of_work(shared, read_only=True) as s:
+        got = reports.balances_and_ageing(s, as_of=AS_OF)
+        assert s.in_transaction()
+    assert got[0] and uptos == [None]
+
+
+@SQLITE_ONLY
+def test_a_file_in_rollback_journal_mode_is_read_one_after_the_other(books, uptos):
+    """Without WAL, a writer waiting to commit would lock the second reader out while the
+    session holds its read: a deadlock until the busy timeout."""
+    books.dispose()
+    journal = _sqlite_engine(books.url.render_as_string(False))
+
+    @event.listens_for(journal, "connect")
+    def _rollback_journal(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.execute("PRAGMA journal_mode=DELETE")  # after make_engine's WAL
+    with unit_of_work(journal, read_only=True) as s:
+        mode = s.connection().exec_driver_sql("PRAGMA journal_mode").scalar()
+        got = reports.balances_and_ageing(s, as_of=AS_OF)
+    journal.dispose()
+    assert mode == "delete" and got[0] and uptos == [None]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///file::memory:?cache=shared&uri=true"])
+def test_a_database_in_memory_is_read_one_after_the_other(uptos, url):
+    """A second connection to a memory database would open another, empty one, or share one
+    without snapshots: not WAL, so not side by side."""
+    import acsa.db.models  # noqa: F401 (every table)
+    from acsa.db.base import Base
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
     with unit_of_work(engine, read_only=True) as s:
         assert reports.balances_and_ageing(s, as_of=AS_OF) == ([], [])
+    engine.dispose()
     assert uptos == [None]
 
 
-def test_an_error_in_the_balances_reaches_the_caller(books, monkeypatch):
-    monkeypatch.setattr(reports, "_balances", lambda *a: 1 / 0)
-    with unit_of_work(books, read_only=True) as s, pytest.raises(ZeroDivisionError):
-        reports.balances_and_ageing(s, as_of=AS_OF)
+def test_an_error_in_the_second_connection_reaches_the_caller(books, monkeypatch):
+    """The balances fail on the second connection only: the caller gets the error."""
+    real, raised = reports._balances, []
+
+    def side_fails(conn, as_of, agreement, upto=None):  # type: ignore[no-untyped-def]
+        if upto is not None:
+            raised.append(upto)
+            raise ZeroDivisionError("the second connection")
+        return real(conn, as_of, agreement, upto)
+    monkeypatch.setattr(reports, "_balances", side_fails)
+    with unit_of_work(books, read_only=True) as s:
+        if _sqlite(books):
+            with pytest.raises(ZeroDivisionError, match="the second connection"):
+                reports.balances_and_ageing(s, as_of=AS_OF)
+        else:
+            reports.balances_and_ageing(s, as_of=AS_OF)  # one after the other: no side
+    assert len(raised) == (1 if _sqlite(books) else 0)
 
 
-def test_ageing_rows_are_not_left_in_the_young_generation(books):
-    """The rows ageing made while cyclic collection was off are moved, unwalked, to the oldest
-    generation: the first young collection after it does not walk them all."""
+def test_garbage_collection_is_left_as_it_was_found(books):
     was = gc.isenabled()
-    gc.enable()
     try:
-        with unit_of_work(books, read_only=True) as s:
-            rows = reports.ageing(s, as_of=AS_OF)
-        young = {id(o) for o in gc.get_objects(generation=0)}
-        assert rows and not any(id(r) in young for r in rows)
-        assert all(id(r) in {id(o) for o in gc.get_objects(generation=2)} for r in rows)
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            with unit_of_work(books, read_only=True) as s:
+                reports.balances_and_ageing(s, as_of=AS_OF)
+            assert gc.isenabled() is enabled
     finally:
-        gc.enable() if was else gc.disable()
-
-
-def test_objects_someone_else_froze_stay_frozen(books):
-    was = gc.isenabled()
-    gc.enable()
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        assert frozen > 0
-        with unit_of_work(books, read_only=True) as s:
-            rows = reports.ageing(s, as_of=AS_OF)
-        assert gc.get_freeze_count() > frozen // 2  # not unfrozen by ageing (0 if it were)
-        old = {id(o) for o in gc.get_objects(generation=2)}
-        assert rows and not any(id(r) in old for r in rows)  # left young: walked as before
-    finally:
-        gc.unfreeze()
         gc.enable() if was else gc.disable()
 
 

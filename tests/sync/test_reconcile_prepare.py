@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from acsa import errors
 from acsa.sync import digests, transport
 from acsa.sync import reconcile as rc
 from acsa.sync.models import NodeKey
@@ -93,22 +95,48 @@ def test_an_import_that_applies_nothing_computes_nothing(nodes: tuple[Node, Node
     assert not cached(ph)
 
 
+@pytest.mark.parametrize("failure", [
+    errors.AcsaError("the summary could not be computed"),
+    sqlite3.OperationalError("disk I/O error"),  # from the raw DB-API cursor, unwrapped
+])
 def test_a_failed_refresh_does_not_fail_the_import(nodes: tuple[Node, Node], tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from acsa import errors
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   failure: Exception) -> None:
     ph, jp = nodes
-    number = create(jp)
 
     def broken(*a: Any, **kw: Any) -> list[str]:
-        raise errors.AcsaError("the summary could not be computed")
+        raise failure
     monkeypatch.setattr(rc, "prepare", broken)
-    bundle = tmp_path / "jp-to-ph.acsa"
-    assert acsa(jp, "sync", "export", "--to", "PH", "-o", str(bundle)).exit_code == 0
+    bundle = new_bundle(jp, tmp_path / "jp-to-ph.acsa")
     r = acsa(ph, "sync", "import", str(bundle), "--json")
     assert r.exit_code == 0, (r.stdout, r.stderr)
-    assert json.loads(r.stdout)["reconcile_prepared"] == []
+    data = json.loads(r.stdout)
+    assert data["reconcile_prepared"] == [] and len(data["applied"]) == 2
     assert "the reconciliation summary was not refreshed" in r.stderr
-    assert ph.order(number).state == "requested"  # the import itself stands
+    assert str(failure) in r.stderr
+
+
+def test_the_refresh_holds_no_write_lock_while_it_reads(nodes: tuple[Node, Node],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the summary is computed, another writer can begin at once (SQLite has one write
+    lock; a refresh of a large book takes seconds)."""
+    ph, _ = nodes
+    create(ph)
+    real, began = rc.compute, []
+
+    def compute_while_another_writes(session: Any, **kw: Any) -> Any:
+        session.connection().exec_driver_sql("SELECT count(*) FROM orders")  # begun, reading
+        other = sqlite3.connect(ph.engine.url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            began.append(True)
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        return real(session, **kw)
+    monkeypatch.setattr(rc, "compute", compute_while_another_writes)
+    assert rc.prepare(ph.engine, partner="JP", as_of=today()) == ["PHJP"]
+    assert began == [True]
 
 
 def test_reconcile_prepare_by_hand(nodes: tuple[Node, Node]) -> None:
@@ -124,6 +152,12 @@ def test_reconcile_prepare_by_hand(nodes: tuple[Node, Node]) -> None:
     assert json.loads(r.stderr.strip().splitlines()[-1])["field"] == "agreement"
     r = acsa(ph, "reconcile", "--prepare", "--with", "JP", "--as-of", "2026-12-31")
     assert r.exit_code == 0 and "cached for PHJP" in r.stdout
+    for args, field in ((("--with", "PH"), "with"), (("--with", "XX"), "with"),
+                        (("--with", "JP", "--no-cache"), "prepare"),
+                        (("--with", "JP", "--from", "x.json"), "prepare")):
+        r = acsa(ph, "reconcile", "--prepare", *args, "--json")
+        assert r.exit_code != 0, args
+        assert json.loads(r.stderr.strip().splitlines()[-1])["field"] == field, args
     with ph.session() as s:
         assert digests.read(s, digests.key_for("PHJP", dt.date(2026, 12, 31))) is not None
 

@@ -185,6 +185,13 @@ def reconcile(
     8 when they differ."""
     partner = with_.upper()
     if prepare:
+        given = [name for name, value in (
+            ("--from", from_file), ("--csv", csv_file), ("--pdf", pdf_file),
+            ("--export-summary", export), ("--months", months), ("--roots-only", roots_only),
+            ("--no-cache", no_cache), ("--url", url), ("--ca", ca)) if value]
+        if given:
+            fail(errors.InvalidInput(f"--prepare compares nothing: {', '.join(given)} does "
+                                     "not go with it", field="prepare"), as_json)
         _prepare(partner, agreement, as_of, as_json)
         return
     if export is not None:
@@ -233,13 +240,26 @@ def _prepare(partner: str, agreement: str | None, as_of: str | None, as_json: bo
     import time
 
     on = parse_date(as_of, "as-of")
-    code = run(lambda s: _setup(s, partner, agreement)[2] if agreement else None,
-               as_json=as_json)
+
+    def check(s: Session) -> str | None:
+        ours = node.require_party(s)
+        if partner == ours:
+            raise errors.InvalidInput(f"{partner} is this node's own party", field="with")
+        if agreement:
+            return _agreement(s, ours, partner, agreement)
+        if not any(set(a.parties) == {ours, partner}
+                   for _, a in agreements.list_agreements(s)):
+            raise errors.InvalidInput(f"no agreement between {ours} and {partner}",
+                                      field="with")
+        return None
+    code = run(check, as_json=as_json)
     start = time.perf_counter()
     try:
         done = rc.prepare(get_engine(STATE.db), partner=partner, as_of=on, agreement=code)
     except errors.AcsaError as e:
         fail(e, as_json)
+    except Exception as e:  # noqa: BLE001 (a database error from the raw cursor)
+        fail(errors.AcsaError(f"the summary could not be computed: {e}"), as_json)
     data = {"with": partner, "as_of": on.isoformat(), "prepared": done,
             "seconds": round(time.perf_counter() - start, 3)}
     emit(data, as_json, lambda: out.print(

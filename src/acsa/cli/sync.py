@@ -63,13 +63,11 @@ def prepare_reconciliation(partner: str, applied: int) -> list[str]:
         return []
     import datetime as dt
 
-    from sqlalchemy import exc as sa_exc
-
     from acsa.sync import reconcile
     try:
         return reconcile.prepare(get_engine(STATE.db), partner=partner,
                                  as_of=dt.datetime.now(dt.UTC).date())
-    except (errors.AcsaError, sa_exc.SQLAlchemyError) as e:
+    except Exception as e:  # noqa: BLE001 (whatever it is, the import has committed)
         err.print(f"warning: the reconciliation summary was not refreshed: "
                   f"{getattr(e, 'message', None) or e}", highlight=False)
         return []

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from acsa import config
@@ -37,6 +37,21 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # a read-only unit of work takes no write lock: readers never queue behind writers
         read_only = conn.get_execution_options().get("acsa_read_only", False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # how many rows this connection had changed when the transaction began: a reader can
+        # then tell whether the transaction has written anything (`written_since_begin`)
+        conn.info[CHANGES_AT_BEGIN] = conn.connection.driver_connection.total_changes
+
+
+CHANGES_AT_BEGIN = "acsa_total_changes_at_begin"
+
+
+def written_since_begin(conn: Connection) -> bool:
+    """Whether this SQLite transaction has inserted, updated or deleted a row, flushed or not
+    (SQLite's count of the connection's changes since its BEGIN; pending ORM objects are not
+    counted: flush first). True when it cannot be told (a connection not begun by
+    `make_engine`'s listener)."""
+    before = conn.info.get(CHANGES_AT_BEGIN)
+    return before is None or conn.connection.driver_connection.total_changes != before
 
 
 def make_engine(url: str) -> Engine:

@@ -16,9 +16,11 @@ from operator import itemgetter
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool, QueuePool
 
 from acsa import gcpause, money
 from acsa.agreements.domain import Agreement, Ceiling
+from acsa.db.engine import written_since_begin
 from acsa.ledger import domain as books
 from acsa.ledger.models import LedgerLine
 from acsa.orders.domain import add_months
@@ -98,31 +100,33 @@ def balances_and_ageing(session: Session, *, as_of: dt.date, agreement: str | No
                         ) -> tuple[list[BalanceRow], list[AgeingRow]]:
     """`balances` and `ageing` of the same books as of the date, side by side.
 
-    In a read-only unit of work (`unit_of_work(..., read_only=True)`: nothing written that
-    another connection could not see) on a SQLite file, the balances are summed on a second
-    connection, in a thread, while the ageing is made on the session's own. SQLite runs a
-    query without holding Python's lock, so the two reports use two CPUs, and both take
-    about as long as the ageing alone. The second connection reads its own snapshot of the
-    file, which may be a later one: it sums only the ledger lines with an id up to the
-    highest the session sees. SQLite has one writer at a time, which gives a new line the
-    next id, and a ledger line is never changed or deleted (the database refuses it), so
-    those are exactly the lines the session sees. Anywhere else (PostgreSQL, whose ids are
-    not handed out in commit order; a database in memory, which a second connection would
-    not share; a unit of work that may have written) one after the other, in the session."""
-    pending = bool(session.new or session.dirty or session.deleted)
-    bind = session.get_bind()
+    On a SQLite file in WAL mode, in a transaction that has written nothing, the balances are
+    summed on a second connection, in a thread, while the ageing is made on the session's own.
+    SQLite runs a query without holding Python's lock, so the two reports use two CPUs, and
+    both take about as long as the ageing alone. The second connection reads its own snapshot
+    of the file, which may be a later one: it sums only the ledger lines with an id up to the
+    highest the session sees. SQLite has one writer at a time, which gives a new line the next
+    id, and a ledger line is never changed or deleted (the database refuses it), so those are
+    exactly the lines the session sees. Anywhere else one after the other, in the session:
+    PostgreSQL (its ids are not handed out in commit order); a transaction that has written
+    (its lines are invisible to another connection; told by SQLite's count of the connection's
+    changes, see `written_since_begin`, and by objects not yet flushed); a pool that would hand
+    the thread the session's own connection (StaticPool) or a database without WAL (a memory
+    database; a rollback journal, where a writer waiting to commit would lock the second
+    reader out while the session holds its read)."""
     conn = session.connection()
-    database = conn.engine.url.database or ""
-    if (pending or conn.dialect.name != "sqlite"
-            or not conn.get_execution_options().get("acsa_read_only")
-            or database in ("", ":memory:") or "mode=memory" in str(conn.engine.url)):
+    if (conn.dialect.name != "sqlite" or session.new or session.dirty or session.deleted
+            or not isinstance(conn.engine.pool, (QueuePool, NullPool))
+            or written_since_begin(conn)
+            or str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()).lower() != "wal"):
         return balances(session, as_of=as_of, agreement=agreement), \
             ageing(session, as_of=as_of, agreement=agreement)
+    bind = conn.engine.execution_options(acsa_read_only=True)  # a plain BEGIN: no write lock
     upto = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM ledger_lines")
                .scalar_one())
 
     def side() -> list[BalanceRow]:
-        with bind.connect() as other, other.begin():  # type: ignore[union-attr]
+        with bind.connect() as other, other.begin():
             return _balances(other, as_of, agreement, upto)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="acsa-balances") as pool:

@@ -159,13 +159,13 @@ def _put(session: Session, key: str, value: dict[str, Any]) -> None:
         row.value = text_
 
 
-def write(session: Session, agreement: str, key: str, value: dict[str, Any]) -> None:
+def write(session: Session, agreement: str, key: str, value: dict[str, Any]) -> bool:
     """Cache a summary (`value["cw"]`: the log position it covers). Best effort, in a
     savepoint: a transaction that cannot write (SQLite with a newer writer, PostgreSQL with a
     concurrent reconciliation) keeps its result and skips the cache. Keeps CACHE_KEEP dates per
     agreement, then deletes the rows of the log that every cached summary covers; their count
     goes into LOG_KEY's `pruned`, which each entry's check adds back, so a row deleted here is
-    never taken for one that went missing or one that came late."""
+    never taken for one that went missing or one that came late. Whether it was written."""
     try:
         with session.begin_nested():
             _put(session, key, value)
@@ -185,7 +185,8 @@ def write(session: Session, agreement: str, key: str, value: dict[str, Any]) -> 
             _put(session, LOG_KEY, {"pruned": done, "positions": positions})
             session.flush()
     except (sa_exc.OperationalError, sa_exc.IntegrityError, sa_exc.InternalError):
-        pass
+        return False
+    return True
 
 
 def clear(session: Session) -> int:

@@ -55,6 +55,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -484,6 +485,7 @@ class Book:
     months: dict[str, dict[str, Bucket]]  # month -> bucket -> Bucket
     loaded: set[str]  # months and "month/bucket"s whose leaves are complete
     cache: str = "off"  # off, miss, or hit with how many buckets were recomputed
+    current: bool = False  # the cache now holds this summary (written now, or already there)
 
     def buckets(self, m: str) -> dict[str, tuple[str, int, int]]:
         return {b: (x.root, x.orders, x.claims) for b, x in sorted(self.months[m].items())}
@@ -647,15 +649,21 @@ def _compute(session: Session, agreement: str, as_of: dt.date, pair: list[str],
     # appears below it later is caught by the count, not taken for a change seen
     cw = max(log[0], int(cached["cw"])) if found is not None and cached is not None else log[0]
     position = (top, total, cw, log[1], digests.pruned(session))
-    if use_cache and keys is None and (
+    current = use_cache and keys is None
+    if current and (
             found is None or found[1] or since != as_of or cached is None
             or position != tuple(int(cached[x]) for x in ("w", "n", "cw", "cn", "p"))):
-        digests.write(session, agreement, key, {
+        current = digests.write(session, agreement, key, {
             "v": digests.CACHE_VERSION, "pair": pair, "w": top, "n": total, "cw": cw,
             "cn": log[1], "p": position[4],
             "buckets": {f"{m}/{b}": [x.root, x.orders, x.claims, x.members]
                         for (m, b), x in sorted(buckets.items())}})
-    return Book(agreement, as_of, pair, own_party(session), dict(result), loaded, state)
+    return Book(agreement, as_of, pair, own_party(session), dict(result), loaded, state,
+                current)
+
+
+_PREPARING: set[str] = set()  # partners whose summaries `prepare` is computing now
+_PREPARING_LOCK = threading.Lock()
 
 
 def prepare(engine: Engine, *, partner: str, as_of: dt.date, agreement: str | None = None
@@ -666,26 +674,38 @@ def prepare(engine: Engine, *, partner: str, as_of: dt.date, agreement: str | No
     instead of reading every order, claim and ledger line (`acsa sync import` and `pull`, and
     a bundle pushed to `acsa serve`, call it for the sender once its events are applied;
     `acsa reconcile --prepare` calls it by hand, say after `acsa db upgrade`). Cheap when a
-    summary is cached already: only the buckets changed since are recomputed. The agreements
-    whose summary is now cached (a busy database may refuse the cache's write: see
-    `digests.write`)."""
+    summary is cached already: only the buckets changed since are recomputed.
+
+    Each computation reads in a read-only unit of work, so it holds no write lock while it
+    reads (on SQLite, writers are not kept waiting), and writes the cache at the end, best
+    effort: a database busy with another writer by then keeps the old cache (see
+    `digests.write`). A computation for a partner that is already running in this process is
+    not started again (a server answering pushes in quick succession). The agreements whose
+    summary as of the date is now in the cache."""
     from acsa.db.engine import unit_of_work
     from acsa.sync.node import require_party
 
+    partner = partner.upper()
     with unit_of_work(engine, read_only=True) as s:
         ours = require_party(s)
-        partner = partner.upper()
         codes = [a.code for _, a in agreements.list_agreements(s)
                  if set(a.parties) == {ours, partner} and ours != partner
                  and agreement in (None, a.code)]
-    done = []
-    for code in codes:
-        with unit_of_work(engine) as s:
-            repeatable_read(s)
-            compute(s, agreement=code, as_of=as_of, party_pair=(ours, partner))
-            if digests.read(s, digests.key_for(code, as_of)) is not None:
-                done.append(code)
-    return done
+    with _PREPARING_LOCK:
+        if partner in _PREPARING:
+            return []
+        _PREPARING.add(partner)
+    try:
+        done = []
+        for code in codes:
+            with unit_of_work(engine, read_only=True) as s:
+                repeatable_read(s)
+                if compute(s, agreement=code, as_of=as_of, party_pair=(ours, partner)).current:
+                    done.append(code)
+        return done
+    finally:
+        with _PREPARING_LOCK:
+            _PREPARING.discard(partner)
 
 
 def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],
