@@ -18,7 +18,7 @@ import gc
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -140,6 +140,14 @@ def test_ageing_orders_by_delivery_then_claim_then_commodity(world, order_id):  
 
 
 @st.composite
+def whole(draw):  # type: ignore[no-untyped-def]
+    """All of an in-kind claim still owed: units are the quantity in thousandths."""
+    quantity = draw(st.decimals(min_value=Decimal("0.001"), max_value=Decimal(10**9),
+                                places=3, allow_nan=False, allow_infinity=False))
+    return (draw(st.integers(0, 10**15)), int(quantity * 1000), quantity)
+
+
+@st.composite
 def in_kind(draw):  # type: ignore[no-untyped-def]
     quantity = draw(st.decimals(min_value=Decimal("0.001"), max_value=Decimal(10**9),
                                 places=3, allow_nan=False, allow_infinity=False))
@@ -147,8 +155,10 @@ def in_kind(draw):  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=500, deadline=None, database=None)
-@given(case=in_kind(), precision=st.sampled_from([28, 28, 12, 40]),
+@given(case=in_kind() | whole(), precision=st.sampled_from([28, 28, 12, 40]),
        currency=st.sampled_from(["PHP", "JPY", "USD"]))
+@example(case=(12345, 2500, Decimal("2.5")), precision=28, currency="PHP")  # all: the price
+@example(case=(12345, 2499, Decimal("2.5")), precision=28, currency="PHP")  # a unit less
 def test_an_in_kind_value_is_money_times_the_share(case, precision, currency):
     """Exactly `Money.times` of the share of units, in whatever decimal context the caller
     has (the share is divided in it, as before; the product is made at 60 digits)."""
