@@ -81,7 +81,9 @@ def import_(file: Path = typer.Argument(..., help="A bundle file from a partner'
     Refused whole (nothing changed, the reason kept in `acsa sync quarantine`): a damaged,
     truncated or altered file, a bad signature, an unknown or revoked key, a bundle for another
     party, a bundle already imported. Each event is then checked and applied on its own; one
-    that waits for another is applied when that one arrives. Safe to run again after a crash."""
+    that waits for another is applied when that one arrives. Safe to run again after a crash.
+    Once events are applied, our reconciliation summary of our agreements with the sender is
+    cached anew, so the next `acsa reconcile` starts warm."""
     try:
         raw = file.read_bytes()
     except OSError as e:
@@ -186,7 +188,8 @@ def pull(party: str = typer.Argument(..., help="The partner to fetch events from
                                           "this seq (default: what we have not "
                                           "acknowledged)."),
          as_json: bool = JsonOpt) -> None:
-    """Fetch a partner's events for us from its running node over HTTPS and apply them."""
+    """Fetch a partner's events for us from its running node over HTTPS and apply them (then,
+    as `acsa sync import` does, cache our reconciliation summary of our agreements with it)."""
     from acsa.sync import transport
 
     try:
