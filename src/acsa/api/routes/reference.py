@@ -192,16 +192,22 @@ def list_officials(request: Request, viewer: Viewer = deps.ViewerDep,
     return deps.run(request, go)
 
 
+def _own(get: Callable[[str], Any], code: str, viewer: Viewer, what: str, field: str) -> Any:
+    """A unit or official (`what`) of the viewer's party, by `get`; one of another party is
+    not found, exactly like one that does not exist."""
+    try:
+        found = get(code)
+    except errors.NotFound:
+        found = None
+    if found is None or found.party_code != viewer.party:
+        raise errors.NotFound(f"no {what} {code!r} of {viewer.party}", field=field,
+                              hint=f"List your party's {what}s at GET /api/v1/{what}s.")
+    return found
+
+
 def _own_unit(s: Session, code: str, viewer: Viewer) -> str:
     """A unit of the viewer's party; one of another party is not found."""
-    try:
-        unit = parties.get_unit(s, code)
-    except errors.NotFound:
-        unit = None
-    if unit is None or unit.party_code != viewer.party:
-        raise errors.NotFound(f"no unit {code!r} of {viewer.party}", field="unit",
-                              hint="List your party's units at GET /api/v1/units.")
-    return unit.code
+    return str(_own(lambda c: parties.get_unit(s, c), code, viewer, "unit", "unit").code)
 
 
 @router.post("/officials", response_model=OfficialOut, status_code=201)
@@ -232,13 +238,8 @@ def add_official(body: OfficialIn, request: Request,
 
 def _own_official(s: Session, code: str, viewer: Viewer) -> Official:
     """An official of the viewer's party; one of another party is not found."""
-    try:
-        official = parties.get_official(s, code)
-    except errors.NotFound:
-        official = None
-    if official is None or official.party_code != viewer.party:
-        raise errors.NotFound(f"no official {code!r} of {viewer.party}", field="code",
-                              hint="List your party's officials at GET /api/v1/officials.")
+    official: Official = _own(lambda c: parties.get_official(s, c), code, viewer, "official",
+                              "code")
     return official
 
 

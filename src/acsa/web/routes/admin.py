@@ -23,7 +23,7 @@ nothing written: one unit of work), and a success redirects (303) to `/admin?don
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -215,14 +215,22 @@ def _official_defaults(s: Session, p: deps.Page) -> dict[str, Any]:
             "limit_currency": admin_forms.party_currency(s, p.viewer.party)}
 
 
-def _save_official(s: Session, p: deps.Page, v: dict[str, Any]) -> str:
-    party = p.viewer.party
+def _limit_fields(v: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """The form's fields `names`, the limit's amount without its thousands commas; with no
+    amount no currency (the currency is a choice that always has a value: it goes with an
+    amount)."""
     amount = v["limit_amount"].strip()
     if GROUPED.match(amount):
         amount = amount.replace(",", "")
-    fields = {**{k: v[k] for k in OFFICIAL_FIELDS}, "limit_amount": amount}
-    if not amount:  # the currency is a choice that always has a value: it goes with an amount
+    fields = {**{k: v[k] for k in names}, "limit_amount": amount}
+    if not amount:
         fields["limit_currency"] = ""
+    return fields
+
+
+def _save_official(s: Session, p: deps.Page, v: dict[str, Any]) -> str:
+    party = p.viewer.party
+    fields = _limit_fields(v, OFFICIAL_FIELDS)
     found = _Errors()
     body = found.check(admin_forms.parse, OfficialIn, fields, optional=(
         "unit", "person", "valid_to", "limit_amount", "limit_currency"))
@@ -279,12 +287,7 @@ def _save_change(s: Session, p: deps.Page, code: str, v: dict[str, Any]) -> str:
     the form's whole terms: an empty amount is no limit, an empty end no end, no unit none."""
     party = p.viewer.party
     official = admin_forms.own_official(s, code, party)  # another party's: 404
-    amount = v["limit_amount"].strip()
-    if GROUPED.match(amount):
-        amount = amount.replace(",", "")
-    fields = {**{k: v[k] for k in CHANGE_FIELDS}, "limit_amount": amount}
-    if not amount:
-        fields["limit_currency"] = ""
+    fields = _limit_fields(v, CHANGE_FIELDS)
     found = _Errors()
     if not v["valid_from"].strip():
         found.add("valid_from", "valid_from: a validity has a start date")

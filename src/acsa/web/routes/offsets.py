@@ -329,28 +329,27 @@ def _act(request: Request, form: FormData, number: str, done: str,
     return RedirectResponse(f"/offsets/{number}?done={done}", status_code=303)
 
 
-@router.post("/offsets")
-async def propose(request: Request) -> Response:
+async def _with_form(request: Request, action: Callable[..., Response], *args: str
+                     ) -> Response:
+    """Read the posted form (no files, 20 fields at most), run `action(request, form, *args)`
+    in the thread pool (it uses the database), and close the form whatever happens."""
     form = await request.form(max_files=0, max_fields=20)
     try:
-        return await run_in_threadpool(_propose, request, form)
+        return await run_in_threadpool(action, request, form, *args)
     finally:
         await form.close()
+
+
+@router.post("/offsets")
+async def propose(request: Request) -> Response:
+    return await _with_form(request, _propose)
 
 
 @router.post("/offsets/{number}/approve")
 async def approve(number: str, request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=20)
-    try:
-        return await run_in_threadpool(_approve, request, form, number)
-    finally:
-        await form.close()
+    return await _with_form(request, _approve, number)
 
 
 @router.post("/offsets/{number}/withdraw")
 async def withdraw(number: str, request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=20)
-    try:
-        return await run_in_threadpool(_withdraw, request, form, number)
-    finally:
-        await form.close()
+    return await _with_form(request, _withdraw, number)
