@@ -334,11 +334,19 @@ def test_event_breaking_the_agreement_rules(pair, change, error):
 
 
 def test_quarantine_is_listed(pair):
+    """The quarantine lists every refused event with its error and reason. The test refuses
+    one itself: under xdist the module's other tests may run on another worker's pair."""
     from acsa.sync import service as sync
 
-    _, ph, _ = pair
+    jp, ph, _ = pair
+    data = fresh_events(jp, ph)
+    ev = dict(data["events"][0], actor="ph-requesting")
+    data["events"], data["range"] = [ev], [0, 0]
+    with refused(ph, "NotOwner", event_id=ev["id"]):
+        ph.import_(seal(data, jp.signer(), resign_events=True))
     with ph.session() as s:
         rows = sync.quarantine(s)
         st = sync.status(s)
     assert rows and all(r["error"] and r["reason"] for r in rows)
+    assert ev["id"] in {r["event"] for r in rows}
     assert st["quarantined"] == len(ph.quarantined())
