@@ -814,7 +814,11 @@ def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
     session.flush()
     for d in pending:
         d.receipt_id = receipt.id
-    order.state = State.RECEIVED.value
+    # a partner's receipt names the deliveries it received: one made meanwhile on this side
+    # (the two crossed) still awaits its receipt, and the order stays delivered, as it does
+    # on the partner's node once that delivery arrives there
+    order.state = (State.DELIVERED if any(d.receipt_id is None for d in order.deliveries)
+                   else State.RECEIVED).value
     session.flush()
     agreement = agreements.get(session, order.agreement_code)
     claims = settlement.create_claims(

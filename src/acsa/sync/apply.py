@@ -70,6 +70,12 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
         if ownership.OWNER[kind] == "self" and party != ev.origin:
             raise errors.NotOwner(f"{ev.origin} cannot add {kind.split('.')[0]} "
                                   f"{body.get('code')} of {party}")
+        if kind == "rate.added" and body.get("agreement"):
+            # an agreement's fixed rate is for its parties to set, not a third nation's
+            code = str(body["agreement"])
+            if ev.origin not in agreements.get(session, code).parties:
+                raise errors.NotOwner(f"{ev.origin} cannot set a rate of agreement {code}: "
+                                      "it is not a party to it", field="agreement")
         return
     if kind in ownership.OFFSET:
         _check_offset_owner(session, ev, body)
@@ -443,7 +449,8 @@ APPLY: dict[str, Callable[[Session, InboxEvent, dict[str, Any]], None]] = {
 }
 
 
-def apply_event(session: Session, ev: InboxEvent, *, withdrawn: str | None = None) -> None:
+def apply_event(session: Session, ev: InboxEvent, *, withdrawn: str | None = None,
+                check_hash: bool = True) -> None:
     """Apply `ev` in the caller's transaction (which rolls back on any error). `withdrawn`:
     record the offset proposal `ev` as withdrawn from the start, for that reason (it lost to
     one of ours made at the same time)."""
@@ -465,7 +472,7 @@ def apply_event(session: Session, ev: InboxEvent, *, withdrawn: str | None = Non
     finally:
         session.info[capture.APPLYING] = False
         session.info.pop(audit.APPENDED, None)
-    if ev.kind.startswith("order."):
+    if ev.kind.startswith("order.") and check_hash:
         # the order hash of our latest event of this kind on the subject: the one just
         # appended (read back from the table only if the service appended none)
         made = [e for e in appended if e.subject == ev.subject and e.action == ev.kind]

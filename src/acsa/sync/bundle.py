@@ -26,6 +26,25 @@ HEADER_FIELDS = ("format", "bundle_id", "from", "to", "created_at", "range", "ac
                  "events_sha256", "key")
 
 
+# the type each field must have (the signatures cover the values, not their types: a sender's
+# bug or a hostile sender must get a named refusal, not a traceback deep in the import)
+HEADER_TYPES = {"bundle_id": str, "from": str, "to": str, "created_at": str, "range": list,
+                "acks": dict, "events_sha256": str, "key": str, "sig": str}
+EVENT_TYPES = {"id": str, "origin": str, "kind": str, "subject": str, "to": str, "deps": list,
+               "at": str, "actor": str, "body": dict, "key": str, "sig": str}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_types(data: dict[str, Any], types: dict[str, type], what: str) -> None:
+    for name, kind in types.items():
+        if not isinstance(data[name], kind):
+            raise errors.BundleInvalid(f"{what} field {name!r} is not a "
+                                       f"{'text' if kind is str else kind.__name__}")
+
+
 def event_bytes(event: dict[str, Any]) -> bytes:
     """What an event's signature covers: every field but `sig`, canonical JSON."""
     return canonical_json({k: event[k] for k in EVENT_FIELDS}).encode("utf-8")
@@ -68,9 +87,26 @@ def parse(raw: bytes) -> dict[str, Any]:
         raise errors.BundleInvalid(
             f"the bundle says it holds {data['count']} events but holds "
             f"{len(events) if isinstance(events, list) else 'none'}: it was cut short or altered")
+    _check_types(data, HEADER_TYPES, "the bundle's")
+    if not _is_int(data["count"]):
+        raise errors.BundleInvalid("the bundle's count is not a whole number")
+    a_b = data["range"]
+    if not (isinstance(a_b, list) and len(a_b) == 2 and all(_is_int(x) for x in a_b)
+            and 0 <= a_b[0] <= a_b[1]):
+        raise errors.BundleInvalid("the bundle's range is not a pair of sequence numbers "
+                                   "[a, b] with 0 <= a <= b")
+    if not all(isinstance(k, str) and _is_int(v) for k, v in data["acks"].items()):
+        raise errors.BundleInvalid("the bundle's acks are not party -> sequence number")
     for i, e in enumerate(events):
         if not isinstance(e, dict) or any(k not in e for k in (*EVENT_FIELDS, "sig")):
             raise errors.BundleInvalid(f"event {i + 1} of the bundle is incomplete")
+        _check_types(e, EVENT_TYPES, f"event {i + 1} of the bundle: its")
+        if not _is_int(e["seq"]) or e["seq"] < 1:
+            raise errors.BundleInvalid(f"event {i + 1} of the bundle: its seq is not a "
+                                       "positive whole number")
+        if not all(isinstance(d, str) for d in e["deps"]):
+            raise errors.BundleInvalid(f"event {i + 1} of the bundle: its deps are not event "
+                                       "ids")
     if events_digest(events) != data["events_sha256"]:
         raise errors.BundleInvalid("the events do not match the bundle's digest: the bundle "
                                    "was altered after it was signed")

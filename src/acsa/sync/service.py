@@ -26,6 +26,7 @@ from acsa.sync.models import (
     BundleSeen,
     Conflict,
     InboxEvent,
+    NodeKey,
     OutboxEvent,
     PartnerProgress,
     Quarantined,
@@ -49,7 +50,8 @@ def export(session: Session, *, to: str, since: int | None = None,
            passphrase: str | None = None, limit: int | None = None) -> dict[str, Any]:
     """A signed bundle of our events for `to` with a seq after `since` (default: after what
     `to` has acknowledged), at most `limit` of them (the bundle's range then ends at the last
-    one). Signs the events not signed yet."""
+    one). Signs the events not signed yet, and again those signed with a key of ours revoked
+    since."""
     me = node.require_party(session)
     to = to.upper()
     if to == me:
@@ -63,13 +65,17 @@ def export(session: Session, *, to: str, since: int | None = None,
     rows = list(session.scalars(select(OutboxEvent).where(
         OutboxEvent.seq > start, OutboxEvent.to_party.in_((to, "*")))
         .order_by(OutboxEvent.seq).limit(limit)))
+    # an event signed with one of our keys revoked since (a lost laptop) would be refused by
+    # every partner, and a partner's acknowledgement would then move past it: signed again
+    revoked = set(session.scalars(select(NodeKey.fingerprint).where(
+        NodeKey.own.is_(True), NodeKey.status == keys.REVOKED)))
     events = []
     for row in rows:
         event = {"id": row.event_id, "origin": me, "seq": row.seq, "kind": row.kind,
                  "subject": row.subject, "to": row.to_party, "deps": json.loads(row.deps),
                  "at": row.at, "actor": row.actor, "body": json.loads(row.body),
                  "key": row.key_fingerprint or signer.fingerprint}
-        if row.signature is None:
+        if row.signature is None or row.key_fingerprint in revoked:
             row.key_fingerprint = signer.fingerprint
             event["key"] = signer.fingerprint
             row.signature = signer.sign(bundle.event_bytes(event))
@@ -123,7 +129,7 @@ def _quarantine(engine: Engine, *, origin: str, error: errors.AcsaError, bundle_
 
 def _check_bundle(s: Session, data: dict[str, Any], me: str) -> None:
     sender = str(data["from"])
-    fp = keys.key_for(s, party=sender, fp=str(data["key"]), signed_at=str(data["created_at"]))
+    fp = _node_key(s, sender, str(data["key"]), str(data["created_at"]))
     keys.verify(fp.public_key, bundle.header_bytes(data), str(data["sig"]),
                 f"bundle {data['bundle_id']} from {sender}")
     if data["to"] != me:
@@ -133,6 +139,21 @@ def _check_bundle(s: Session, data: dict[str, Any], me: str) -> None:
     if seen is not None and seen.state == "done":
         raise errors.BundleReplayed(f"bundle {data['bundle_id']} from {sender} was already "
                                     f"imported on {seen.at:%Y-%m-%d %H:%M} UTC; nothing changed")
+
+
+def _node_key(s: Session, sender: str, fp: str, signed_at: str) -> NodeKey:
+    """The sender's node key `fp`, valid at `signed_at`: bundles and events are signed by a
+    node's own key, never by one of its officials' (which would let one official forge any
+    event of the node, in any official's name)."""
+    try:
+        row = keys.key_for(s, party=sender, fp=fp, signed_at=signed_at)
+    except (ValueError, TypeError):  # a signing time that is no ISO date and time with offset
+        raise errors.BundleInvalid(f"the signing time {signed_at!r} is not a date and time "
+                                   "with its UTC offset (ISO 8601)") from None
+    if row.own or row.official_code is not None:
+        raise errors.UnknownKey(f"key {keys.display(fp)} is not a node key of {sender}: a "
+                                "bundle and its events are signed by the partner's node key")
+    return row
 
 
 def _check_event(s: Session, e: dict[str, Any], sender: str, me: str,
@@ -151,7 +172,7 @@ def _check_event(s: Session, e: dict[str, Any], sender: str, me: str,
     fp = str(e["key"])
     public = active.get(fp) if active is not None else None
     if public is None:
-        k = keys.key_for(s, party=sender, fp=fp, signed_at=str(e["at"]))
+        k = _node_key(s, sender, fp, str(e["at"]))
         public = k.public_key
         if active is not None and k.status == keys.ACTIVE:
             active[fp] = public
@@ -351,9 +372,18 @@ def _apply_one(s: Session, event_id: str, me: str, result: ImportResult) -> str:
     except apply.Waiting as w:
         ev.waiting_for = str(w)
         return "pending"
-    except (errors.AcsaError, KeyError, TypeError, ValueError) as e:
+    except (errors.AcsaError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError,
+            IndexError) as e:
+        # a partner's event whose body is not what its kind needs (a quantity that is not a
+        # number, a list where an object belongs): refused and quarantined like any other, or
+        # it would stay pending and fail every later import again
         err = e if isinstance(e, errors.AcsaError) else errors.InvalidInput(
             f"event {event_id} is malformed: {type(e).__name__} {e}", field="body")
+        if concurrent and isinstance(err, apply.HashMismatch) and head is not None \
+                and _both_stand(s, ev, head):
+            _mark_applied(s, ev)
+            result.applied.append(event_id)
+            return "applied"
         if concurrent and isinstance(err, (errors.InvalidTransition, apply.HashMismatch)) \
                 and head is not None:
             return _resolve_conflict(s, ev, head, err, result)
@@ -429,6 +459,22 @@ def _deps_after(s: Session, event_id: str, number: str) -> str:
         fields = data[capture.BY_ORDER].get(number)
         return json.dumps(fields) if fields else ""
     return after
+
+
+def _both_stand(s: Session, ev: InboxEvent, head: SubjectHead) -> bool:
+    """Two concurrent material facts (goods or money moved on both sides: PH delivers again
+    while JP receives the first delivery): neither can be undone, so if the rules take the
+    partner's on top of ours, both stand, on both nodes alike. Only the order hash differs
+    from the sender's, which could not know of ours. False if the rules refuse it."""
+    if ev.kind not in ownership.MATERIAL or \
+            _head_event(s, head.event_id)[0] not in ownership.MATERIAL:
+        return False
+    try:
+        with s.begin_nested():
+            apply.apply_event(s, ev, check_hash=False)
+    except (errors.AcsaError, apply.Waiting):
+        return False
+    return True
 
 
 def _resolve_conflict(s: Session, ev: InboxEvent, head: SubjectHead,
