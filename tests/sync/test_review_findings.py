@@ -232,3 +232,37 @@ def test_an_officials_key_cannot_sign_a_nodes_bundle(cluster):
     with pytest.raises(errors.UnknownKey):
         ph.import_(forged)
     assert ph.counts() == before
+
+
+# --- 7. a claim event filed under another order ------------------------------------------------
+def test_a_claim_event_under_another_order_is_refused(cluster):
+    """apply.py (`check_owner`): a claim event's claim was never checked to belong to the order
+    the event is about, so a payment of order A's bill filed under order B moved B's head
+    (conflict detection of both orders then goes wrong). Refused now, nothing paid."""
+    from acsa.settlement import service as settlement
+
+    c = cluster()
+    jp, ph = c["JP"], c["PH"]
+    a, b = create(jp), create(jp)
+    jp.send(ph)
+    for number in (a, b):
+        accept(ph, number)
+        deliver(ph, number)
+    ph.send(jp)
+    for number in (a, b):
+        receive(jp, number)
+    jp.send(ph)
+    last = last_seq(jp)
+    _nodes.pay_all(jp, a)
+    data = jp.export(ph, since=last)
+    assert [e["kind"] for e in data["events"]] == ["claim.payment"]
+    data["events"][0]["subject"] = b
+    data = seal(data, jp.signer(), resign_events=True)
+    r = ph.import_(data)
+    assert [q["error"] for q in r.quarantined] == ["InvalidInput"]
+    with ph.session() as s:
+        from acsa.orders import service as orders
+
+        owed = [settlement.claim_view(x)["outstanding"]
+                for x in settlement.claims_of(s, orders.get_order(s, a))]
+    assert owed and all(str(o).split()[0] not in ("0", "0.00") for o in owed)

@@ -88,7 +88,8 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
                                   "its requesting party creates an order")
         return
     # the two parties only: the service loads the whole order (locked) when it applies the event
-    order = session.execute(select(Order.number, Order.requesting_party, Order.supplying_party)
+    order = session.execute(select(Order.id, Order.number, Order.requesting_party,
+                                   Order.supplying_party)
                             .where(Order.number == ev.subject)).first()
     if order is None:
         raise Waiting(f"order {ev.subject} has not arrived")
@@ -97,6 +98,10 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
         claim = session.scalar(select(Claim).where(Claim.number == body["claim"]))
         if claim is None:
             raise Waiting(f"claim {body['claim']} does not exist yet")
+        if claim.order_id != order.id:  # else the event would move the wrong order's head
+            raise errors.InvalidInput(f"event {ev.event_id} is about order {ev.subject}, but "
+                                      f"claim {claim.number} is not one of its claims",
+                                      field="claim")
         debtor = claim.debtor_party
     allowed = ownership.owner_party(kind, requester=order.requesting_party,
                                     supplier=order.supplying_party, debtor=debtor,
