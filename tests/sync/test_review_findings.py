@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from acsa import errors
+from acsa.sync import bundle
 from acsa.sync.models import Conflict, OutboxEvent
 from tests.sync import _nodes
 from tests.sync._nodes import (  # noqa: F401
@@ -266,3 +267,36 @@ def test_a_claim_event_under_another_order_is_refused(cluster):
         owed = [settlement.claim_view(x)["outstanding"]
                 for x in settlement.claims_of(s, orders.get_order(s, a))]
     assert owed and all(str(o).split()[0] not in ("0", "0.00") for o in owed)
+
+
+# --- 8. two imports of one bundle at the same time ---------------------------------------------
+@pytest.mark.parametrize("sync_backend", ["postgres"], indirect=True)
+def test_two_imports_of_one_bundle_at_once(cluster, monkeypatch):
+    """service.py (`import_bundle`): on PostgreSQL two imports of the same bundle (the server
+    answering a push while `acsa sync import` reads the file) both read that its events are
+    new before either stores them; the second's insert then failed with a database
+    IntegrityError traceback. It is `BundleReplayed` now, and the first import's work stands.
+    (SQLite's import holds the write lock from its first read: the second waits and finds the
+    events stored, a case the other tests cover.)"""
+    from acsa.sync import service as sync
+
+    c = cluster()
+    jp, ph = c["JP"], c["PH"]
+    number = create(jp)
+    raw = bundle.dumps(jp.export(ph))
+    check, nested, started = sync._check_event, [], []
+
+    def check_then_race(*args, **kwargs):
+        if not started:  # while this import checks its first event, another imports it all
+            started.append(True)
+            nested.append(ph.import_(raw))
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "_check_event", check_then_race)
+    with pytest.raises(errors.BundleReplayed):
+        ph.import_(raw)
+    assert len(nested[0].applied) == 2
+    with ph.session() as s:
+        from acsa.orders.models import Order
+
+        assert s.scalar(select(Order.state).where(Order.number == number)) == "requested"

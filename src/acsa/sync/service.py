@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, bindparam, func, select
 from sqlalchemy import event as sa_event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from acsa import errors
@@ -179,26 +180,10 @@ def _check_event(s: Session, e: dict[str, Any], sender: str, me: str,
     keys.verify(public, bundle.event_bytes(e), str(e["sig"]), f"event {e['id']}")
 
 
-def import_bundle(engine: Engine, raw: bytes, *, progress: Progress | None = None
-                  ) -> ImportResult:
-    """Check and store a partner's bundle, then apply every event that can be (see
-    docs/sync.md). A refused bundle changes nothing but the quarantine list."""
-    with Session(engine) as s:
-        me = node.require_party(s)
-    try:
-        data = bundle.parse(raw)
-    except errors.AcsaError as e:
-        _quarantine(engine, origin="?", error=e, raw=raw[:2000].decode("utf-8", "replace"))
-        raise
-    sender = str(data["from"])
-    try:
-        with Session(engine) as s:
-            _check_bundle(s, data, me)
-    except errors.AcsaError as e:
-        _quarantine(engine, origin=sender, error=e, bundle_id=str(data["bundle_id"]))
-        raise
-    result = ImportResult(bundle_id=str(data["bundle_id"]), sender=sender,
-                          events=len(data["events"]))
+def _store(engine: Engine, data: dict[str, Any], sender: str, me: str,
+           result: ImportResult) -> list[tuple[dict[str, Any], errors.AcsaError]]:
+    """Check each event of the bundle and store those that pass in the inbox, with the
+    bundle's progress, in one transaction; the events refused, with why."""
     with Session(engine) as s, s.begin():
         known = set(s.scalars(select(InboxEvent.event_id).where(
             InboxEvent.event_id.in_([str(e["id"]) for e in data["events"]]))))
@@ -226,6 +211,41 @@ def import_bundle(engine: Engine, raw: bytes, *, progress: Progress | None = Non
                              sha256=str(data["events_sha256"]), events=result.events,
                              state="stored", at=utcnow()))
         _record_progress(s, sender, me, data)
+    return refused
+
+
+def import_bundle(engine: Engine, raw: bytes, *, progress: Progress | None = None
+                  ) -> ImportResult:
+    """Check and store a partner's bundle, then apply every event that can be (see
+    docs/sync.md). A refused bundle changes nothing but the quarantine list."""
+    with Session(engine) as s:
+        me = node.require_party(s)
+    try:
+        data = bundle.parse(raw)
+    except errors.AcsaError as e:
+        _quarantine(engine, origin="?", error=e, raw=raw[:2000].decode("utf-8", "replace"))
+        raise
+    sender = str(data["from"])
+    try:
+        with Session(engine) as s:
+            _check_bundle(s, data, me)
+    except errors.AcsaError as e:
+        _quarantine(engine, origin=sender, error=e, bundle_id=str(data["bundle_id"]))
+        raise
+    result = ImportResult(bundle_id=str(data["bundle_id"]), sender=sender,
+                          events=len(data["events"]))
+    try:
+        refused = _store(engine, data, sender, me, result)
+    except sa_exc.IntegrityError:
+        # another import stored the same events meanwhile (the server answering a push of the
+        # bundle while `acsa sync import` reads its file): PostgreSQL lets both read before
+        # either writes; the other import applies them
+        with Session(engine) as s:
+            if s.get(BundleSeen, result.bundle_id) is None:
+                raise
+        raise errors.BundleReplayed(f"bundle {result.bundle_id} from {sender} is being "
+                                    "imported by another process at the same time; nothing "
+                                    "changed here") from None
     for e, err in refused:
         _quarantine(engine, origin=sender, error=err, bundle_id=result.bundle_id, event=e,
                     raw=json.dumps(e, ensure_ascii=False))
