@@ -118,14 +118,18 @@ class ImportResult:
         return dict(self.__dict__)
 
 
-def _quarantine(engine: Engine, *, origin: str, error: errors.AcsaError, bundle_id: str = "",
-                event: dict[str, Any] | None = None, raw: str = "") -> None:
+def _quarantined(*, origin: str, error: errors.AcsaError, bundle_id: str = "",
+                 event: dict[str, Any] | None = None, raw: str = "") -> Quarantined:
+    return Quarantined(
+        event_id=event.get("id") if event else None, origin=origin[:3],
+        kind=str(event.get("kind", ""))[:40] if event else "",
+        subject=str(event.get("subject", ""))[:60] if event else "", bundle_id=bundle_id,
+        error=error.code, reason=error.message, raw=raw[:100_000], at=utcnow())
+
+
+def _quarantine(engine: Engine, **kwargs: Any) -> None:
     with Session(engine) as s, s.begin():
-        s.add(Quarantined(
-            event_id=event.get("id") if event else None, origin=origin[:3],
-            kind=str(event.get("kind", ""))[:40] if event else "",
-            subject=str(event.get("subject", ""))[:60] if event else "", bundle_id=bundle_id,
-            error=error.code, reason=error.message, raw=raw[:100_000], at=utcnow()))
+        s.add(_quarantined(**kwargs))
 
 
 def _check_bundle(s: Session, data: dict[str, Any], me: str) -> None:
@@ -210,6 +214,11 @@ def _store(engine: Engine, data: dict[str, Any], sender: str, me: str,
             s.add(BundleSeen(bundle_id=result.bundle_id, direction="in", party=sender,
                              sha256=str(data["events_sha256"]), events=result.events,
                              state="stored", at=utcnow()))
+        # in the same transaction as the progress that moves past them: a crash cannot lose
+        # the record of what was refused
+        for e, err in refused:
+            s.add(_quarantined(origin=sender, error=err, bundle_id=result.bundle_id, event=e,
+                               raw=json.dumps(e, ensure_ascii=False)))
         _record_progress(s, sender, me, data)
     return refused
 
@@ -247,8 +256,6 @@ def import_bundle(engine: Engine, raw: bytes, *, progress: Progress | None = Non
                                     "imported by another process at the same time; nothing "
                                     "changed here") from None
     for e, err in refused:
-        _quarantine(engine, origin=sender, error=err, bundle_id=result.bundle_id, event=e,
-                    raw=json.dumps(e, ensure_ascii=False))
         result.quarantined.append({"event": str(e["id"]), "error": err.code,
                                    "reason": err.message})
     run_pending(engine, result, progress=progress)
