@@ -178,3 +178,41 @@ def test_a_pushed_bundle_caches_the_summary_after_the_answer(
     assert sent["events"] == 2
     assert cached(jp)
     assert_warm(jp, ("JP", "PH"))
+
+
+def test_registering_a_partners_node_key_caches_the_summary(nodes: tuple[Node, Node]) -> None:
+    """`acsa keys add-partner` of a partner's node key caches our summary of the agreements
+    with it at once; an official's key caches nothing."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    ph, jp = nodes
+
+    def public() -> str:
+        return Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+
+    r = acsa(ph, "keys", "add-partner", "US", public(), "--agreement", "PHUS", "--official",
+             "us-finance")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    assert "reconciliation summary" not in r.stdout and not cached(ph, "PHUS")
+    r = acsa(ph, "keys", "add-partner", "US", public(), "--agreement", "PHUS")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    assert "reconciliation summary cached: PHUS" in r.stdout
+    assert cached(ph, "PHUS")
+    r = acsa(jp, "keys", "add-partner", "US", public(), "--agreement", "JPUS", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["party"] == "US"  # one JSON document
+    assert cached(jp, "JPUS")
+
+
+def test_db_upgrade_caches_the_summary_with_every_registered_partner(
+        nodes: tuple[Node, Node], tmp_path: Path) -> None:
+    """`acsa db upgrade` (to head) on a party's node caches its summary with each partner whose
+    node key is registered: a node upgraded to a release with a new cache starts warm."""
+    ph, jp = nodes
+    assert acsa(ph, "sync", "import", str(new_bundle(jp, tmp_path / "b.acsa"))).exit_code == 0
+    with ph.session() as s:
+        rc.clear_cache(s)
+    assert not cached(ph)
+    r = acsa(ph, "db", "upgrade")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    assert "reconciliation summary cached: PHJP (with JP)" in r.stdout
+    assert_warm(ph, ("PH", "JP"))

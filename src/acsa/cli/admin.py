@@ -4,6 +4,7 @@ the rate table, the audit chain and the database."""
 from __future__ import annotations
 
 import typer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from acsa import config, errors, money
@@ -403,6 +404,27 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     engine = get_engine(STATE.db)
     migrate.upgrade(engine, revision)
     out.print(f"database at revision {migrate.current(engine)} ({engine.url.render_as_string()})")
+    if revision == "head":
+        _prepare_reconciliations(engine)
+
+
+def _prepare_reconciliations(engine: Engine) -> None:
+    """A party's node caches its reconciliation summaries with each registered partner, so the
+    first reconciliation after an upgrade starts warm; a failure is a warning only."""
+    import datetime as dt
+
+    from acsa.sync import reconcile
+
+    try:
+        done = reconcile.prepare_partners(engine, as_of=dt.datetime.now(dt.UTC).date())
+    except Exception as e:  # noqa: BLE001 (the upgrade itself has committed)
+        err.print(f"warning: the reconciliation summaries were not cached: "
+                  f"{getattr(e, 'message', None) or e}", highlight=False)
+        return
+    for partner, codes in done.items():
+        if codes:
+            out.print(f"reconciliation summary cached: {', '.join(codes)} (with {partner})",
+                      highlight=False)
 
 
 @db_app.command("downgrade")

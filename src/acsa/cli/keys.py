@@ -141,11 +141,20 @@ def add_partner(party: str = typer.Argument(..., help="The partner's party code 
                                                     "node's."),
                 as_json: bool = JsonOpt) -> None:
     """Register a partner's public key for an agreement. Check the fingerprint printed here
-    with the partner out of band (phone, in person) before relying on it."""
+    with the partner out of band (phone, in person) before relying on it. A partner's node
+    key: our reconciliation summary with it is computed and cached at once (the first
+    reconciliation then starts warm)."""
     run(lambda s: _created(keys.add_partner(s, party=party, public_hex=public_key,
                                             agreement=agreement, url=url, official=official),
                            as_json, "partner key registered",
                            f" under {agreement.upper()}"), as_json=as_json)
+    if official is None:
+        from acsa.cli.sync import prepare_reconciliation
+
+        prepared = prepare_reconciliation(party.upper(), applied=1)
+        if prepared and not as_json:
+            out.print(f"reconciliation summary cached: {', '.join(prepared)}",
+                      highlight=False)
 
 
 @app.command("rotate")

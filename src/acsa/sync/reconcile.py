@@ -708,6 +708,26 @@ def prepare(engine: Engine, *, partner: str, as_of: dt.date, agreement: str | No
             _PREPARING.discard(partner)
 
 
+def prepare_partners(engine: Engine, *, as_of: dt.date) -> dict[str, list[str]]:
+    """`prepare` for every partner whose node key is registered here (active): partner ->
+    the agreements whose summary is now cached. Nothing on a database that is no party's
+    node. Run by `acsa db upgrade`, so that a node upgraded to a release that caches summaries
+    (or changes the cache's version) starts warm instead of at the first reconciliation."""
+    from sqlalchemy import select
+
+    from acsa.db.engine import unit_of_work
+    from acsa.sync import keys
+    from acsa.sync.models import NodeKey
+    from acsa.sync.node import own_party
+
+    with unit_of_work(engine, read_only=True) as s:
+        ours = own_party(s)
+        partners = sorted(set(s.scalars(select(NodeKey.party).where(
+            NodeKey.own.is_(False), NodeKey.official_code.is_(None),
+            NodeKey.status == keys.ACTIVE)))) if ours else []
+    return {p: prepare(engine, partner=p, as_of=as_of) for p in partners if p != ours}
+
+
 def summary(session: Session, *, agreement: str, as_of: dt.date, party_pair: Sequence[str],
             months: Iterable[str] | None = None, use_cache: bool = True) -> dict[str, Any]:
     """Our book's summary for the agreement as of the date, in the exchanged form: roots only
