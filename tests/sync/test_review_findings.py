@@ -300,3 +300,25 @@ def test_two_imports_of_one_bundle_at_once(cluster, monkeypatch):
         from acsa.orders.models import Order
 
         assert s.scalar(select(Order.state).where(Order.number == number)) == "requested"
+
+
+# --- 9. a reference event in another party's official's name ---------------------------------
+def test_a_reference_event_naming_our_official_is_refused(cluster):
+    """apply.py (`check_author`): reference events (official, unit, rate, activity added)
+    skipped the check of the acting official, so JP's node could record one as done by a PH
+    official, and PH's audit trail then named its own official as its author."""
+    from acsa.rates.models import Rate
+
+    c = cluster()
+    jp, ph = c["JP"], c["PH"]
+    ev = event("JP", last_seq(jp) + 1, "rate.added", "rate:77", "*",
+               {"base": "USD", "quote": "JPY", "rate": "151.25", "on": "2031-06-02",
+                "kind": "market", "agreement": None, "source": "BOJ"}, actor="ph-finance")
+    r = ph.import_(crafted(jp, "PH", [ev], rng=(0, last_seq(jp) + 1)))
+    assert [q["error"] for q in r.quarantined] == ["NotOwner"]
+    with ph.session() as s:
+        assert s.scalar(select(Rate).where(Rate.rate == "151.25")) is None
+    # by one of its own people (or a user who is no official), the same rate goes in
+    ev = dict(ev, id=f"JP:{last_seq(jp) + 2}", seq=last_seq(jp) + 2, actor="jp-finance")
+    r = ph.import_(crafted(jp, "PH", [ev], rng=(last_seq(jp) + 1, last_seq(jp) + 2)))
+    assert r.applied == [ev["id"]], r

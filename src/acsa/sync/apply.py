@@ -146,7 +146,16 @@ def _check_offset_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) 
 def check_author(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
     """The sender owns the fact (`check_owner`) and the acting official is one of its own."""
     check_owner(session, ev, body)
-    if ev.kind not in ownership.REFERENCE and _actor_party(session, ev.actor) != ev.origin:
+    if ev.kind in ownership.REFERENCE:
+        # reference data may be added by a user who is no official (an administrator), but
+        # an event may not name another party's official as the one who added it
+        from acsa.parties.models import Official
+
+        party = session.scalar(select(Official.party_code).where(Official.code == ev.actor))
+        if party is not None and party != ev.origin:
+            raise errors.NotOwner(f"official {ev.actor} is not an official of {ev.origin}",
+                                  field="actor")
+    elif _actor_party(session, ev.actor) != ev.origin:
         raise errors.NotOwner(f"official {ev.actor} is not an official of {ev.origin}",
                               field="actor")
 
