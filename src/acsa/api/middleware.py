@@ -3,7 +3,10 @@
 Idempotency: the first response to a (credential, key) pair is stored and replayed for any
 retry with the same method, path and body; a retry with a different request is refused (422);
 a retry while the first is still running gets 409. Keys are scoped to the credential that sent
-them (token or session) so one user's key never answers another's request.
+them (token or session) so one user's key never answers another's request, and a stored answer
+is given only while that credential still signs someone in: a session that was signed out or
+has expired, or a token revoked or of a disabled user, is passed to the application (which
+refuses it) and never gets a stored response again (it may hold a secret shown only once).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from acsa.api.models import IdempotencyKey
@@ -117,6 +121,20 @@ class Idempotency:
                 return
         credential = headers.get(b"authorization", b"") or _cookie(headers)
         scope_hash = hashlib.sha256(credential).hexdigest()
+        sent = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        if not await run_in_threadpool(self._live, headers):
+            # a credential that no longer signs anyone in: no stored answer, and nothing
+            # stored; the application refuses it as it refuses any other
+            await self.app(scope, replay_receive, send)
+            return
         fingerprint = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode()
                                      + b"\n" + body).hexdigest()
         stored = await run_in_threadpool(self._claim, scope_hash, key, fingerprint)
@@ -138,15 +156,6 @@ class Idempotency:
             await send({"type": "http.response.body", "body": stored["body"].encode("latin-1")})
             return
 
-        sent = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
 
         async def capture(message: Message) -> None:
@@ -162,6 +171,24 @@ class Idempotency:
             await self.app(scope, replay_receive, capture)
         finally:
             await run_in_threadpool(self._finish, scope_hash, key, captured)
+
+    def _live(self, headers: dict[bytes, bytes]) -> bool:
+        """The request's credential still signs someone in (as `deps.current_viewer` reads
+        it: the Authorization header first, else the session cookie); a request with neither
+        (signing in, a partner node's signed request) has nothing to check."""
+        from acsa.api.deps import SESSION_COOKIE
+        from acsa.users import service as users
+
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        raw = cookie_parser(_cookie(headers).decode("latin-1")).get(SESSION_COOKIE, "")
+        if not auth and not raw:
+            return True
+        with unit_of_work(self.engine, read_only=True) as s:
+            if auth:
+                scheme, _, token = auth.partition(" ")
+                return scheme.lower() == "bearer" and bool(token.strip()) and \
+                    users.resolve_token(s, token.strip()) is not None
+            return users.resolve_session(s, raw) is not None
 
     def _claim(self, scope_hash: str, key: str, fingerprint: str) -> str | dict[str, Any] | None:
         try:

@@ -112,9 +112,13 @@ def list_users(session: Session, party: str | None = None) -> list[User]:
 def authenticate(session: Session, *, username: str, password: str,
                  now: dt.datetime | None = None) -> User:
     """The user, if the password is right and the account is not locked or throttled.
-    Failures are counted on the account; the same message is given for an unknown user."""
+    Failures are counted on the account (its row locked for the attempt); the same message is
+    given for an unknown user."""
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username))
+    # the account's row is held until this attempt is counted: sign-ins sent at the same time
+    # each see the failures before them (else all read one count, all had their password
+    # checked and one failure was counted, so throttling and the lockout never started)
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
     if user is None or user.disabled:
         HASHER.hash(password)  # spend the same time as a real check
         raise SignInFailed("wrong username or password")

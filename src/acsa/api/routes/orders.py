@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import Response as RawResponse
@@ -49,6 +50,28 @@ ALLOWED_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/tiff", "te
                  "text/csv", "application/octet-stream",
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 MAGIC = {"application/pdf": b"%PDF", "image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8\xff"}
+MAX_FILENAME = 300  # characters of a source document's name (`Document.filename`)
+
+
+def check_document_name(name: str) -> str:
+    """A source document's file name as stored: refused, naming the document, when longer
+    than the record holds or holding a NUL (instead of a database error on PostgreSQL and a
+    name stored whole on SQLite)."""
+    if len(name) > MAX_FILENAME or "\x00" in name:
+        raise errors.InvalidInput(
+            f"the document's file name has {len(name)} characters; at most {MAX_FILENAME}, "
+            "without NUL characters", field="document",
+            hint="Rename the file to a shorter name and send it again.")
+    return name
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition for a stored file name as the uploader gave it (any script, e.g.
+    a Japanese name): an ASCII fallback and the exact name in RFC 5987 form, without control
+    characters or quotes that could break the header."""
+    clean = "".join(c for c in filename if c.isprintable() and c not in '"\\') or "document"
+    fallback = "".join(c if c.isascii() else "_" for c in clean)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
 
 
 def today() -> dt.date:
@@ -256,6 +279,7 @@ def deliver(number: str, request: Request, response: Response,
                                   hint="Send a PDF, PNG, JPEG, TIFF, text, CSV or XLSX file.")
     if ctype in MAGIC and not content.startswith(MAGIC[ctype]):
         raise errors.InvalidInput(f"the document's content is not {ctype}", field="document")
+    document_name = check_document_name(document.filename or "document")
     try:
         parsed = json.loads(lines) if lines.strip() else {}
         if not isinstance(parsed, dict):
@@ -272,7 +296,7 @@ def deliver(number: str, request: Request, response: Response,
                              if p.ordered > p.delivered}
         delivery = service.record_delivery(
             s, number=number, by=by, on=on or today(), quantities=quantities,
-            document_name=document.filename or "document", document=content,
+            document_name=document_name, document=content,
             content_type=ctype, note=note, expected_version=version)
         return DeliveryOut(delivery_id=delivery.id, document_sha256=delivery.document_sha256,
                            document_size=len(content),
@@ -327,8 +351,7 @@ def download_document(sha256: str, request: Request,
     so the copy can be checked)."""
     def go(s: Session) -> RawResponse:
         doc = _document(s, sha256.lower(), viewer)
-        name = doc.filename.replace('"', "")
         return RawResponse(doc.content, media_type=doc.content_type, headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": attachment(doc.filename),
             "X-Content-SHA256": doc.sha256})
     return deps.run(request, go)

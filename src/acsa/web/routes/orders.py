@@ -26,7 +26,7 @@ from acsa import errors, money
 from acsa.activities import service as activities
 from acsa.agreements import service as agreements
 from acsa.api import deps as api_deps
-from acsa.api.routes.orders import ALLOWED_TYPES, MAGIC, today
+from acsa.api.routes.orders import ALLOWED_TYPES, MAGIC, check_document_name, today
 from acsa.audit import service as audit
 from acsa.orders import service
 from acsa.orders.domain import ReceiptLineInput, State
@@ -303,6 +303,7 @@ def _deliver(s: Session, by: str, form: FormData, number: str) -> None:
         raise errors.SourceDocumentMissing("a delivery needs its source document",
                                            field="document",
                                            hint="Attach the signed delivery document.")
+    check_document_name(upload.filename)
     content = upload.file.read(service.MAX_DOCUMENT_BYTES + 1)
     ctype = (upload.content_type or "application/octet-stream").split(";")[0].strip()
     if ctype not in ALLOWED_TYPES:
