@@ -167,6 +167,29 @@ class Money:
             scaled = major.scaleb(exponent(to))
             return Money(int(scaled.to_integral_value(rounding=ROUNDING)), to)
 
+    def convert_dividing(self, rate: Decimal | str, to: str) -> Money:
+        """This amount in `to`, where `rate` is units of this currency per one unit of `to`
+        (a rate recorded the other way round): divided exactly, rounded once with ROUNDING.
+        Never through a rounded reciprocal, which can turn an exact half into more than one."""
+        value = Decimal(str(rate))
+        if not value.is_finite() or value <= 0:
+            raise InvalidAmount(f"rate {rate!r} must be a positive number")
+        # minor * 10^(exp(to) - exp(self)) / (digits * 10^e), exactly, as num / den
+        sign, digits, e = value.as_tuple()
+        assert isinstance(e, int)
+        n = int("".join(map(str, digits)) or "0")
+        shift = exponent(to) - exponent(self.currency) - e
+        num, den = self.minor * 10 ** max(shift, 0), n * 10 ** max(-shift, 0)
+        whole, rest = divmod(num, den)  # floor; 0 <= rest < den
+        if rest == 0:
+            return Money(whole, to)
+        # a stand-in with the same whole part and the same side of the half: rounds alike
+        frac = Decimal("0.5") if 2 * rest == den else \
+            Decimal("0.25") if 2 * rest < den else Decimal("0.75")
+        with localcontext() as ctx:
+            ctx.prec = 60
+            return Money(int((Decimal(whole) + frac).to_integral_value(rounding=ROUNDING)), to)
+
     def allocate(self, weights: Sequence[int | Decimal]) -> list[Money]:
         """Split into parts proportional to `weights`; the parts always sum to the whole
         (largest-remainder method), so allocation never creates or loses a minor unit."""

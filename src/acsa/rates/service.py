@@ -75,12 +75,29 @@ def list_rates(session: Session, base: str | None = None) -> list[Rate]:
 
 @dataclass(frozen=True)
 class Conversion:
-    rate: Decimal  # units of `quote` per one unit of `base`
+    """A conversion from `base` into `quote`. `rate` is the units of `quote` per one unit of
+    `base` as shown and recorded (for a pair recorded the other way round, the reciprocal of
+    the recorded rate, to 28 digits, for reading only). `divisor`, when set, is the rate as
+    recorded (units of `base` per one unit of `quote`): amounts are then converted by dividing
+    by it exactly, never by multiplying by the rounded reciprocal."""
+
+    rate: Decimal
     rate_id: int | None
     note: str
+    divisor: Decimal | None = None
 
     def apply(self, amount: money.Money, to: str) -> money.Money:
+        """`amount` (in base) in `to` (the quote currency), rounded once."""
+        if self.divisor is not None:
+            return amount.convert_dividing(self.divisor, to)
         return amount.convert(self.rate, to)
+
+    def back(self, amount: money.Money, to: str) -> money.Money:
+        """`amount` (in the quote currency) back in `to` (the base currency), rounded once:
+        the exact inverse of `apply` before rounding."""
+        if self.divisor is not None:
+            return amount.convert(self.divisor, to)
+        return amount.convert_dividing(self.rate, to)
 
 
 @functools.cache
@@ -124,11 +141,11 @@ def conversion(session: Session, agreement: Agreement, base: str, quote: str,
                                  field="rate", agreement=agreement.code, base=base, quote=quote,
                                  on=on.isoformat(),
                                  fiscal_year=fy if fixed else None)
-    value = Decimal(row.rate)
-    if row.base != base:
-        value = Decimal(1) / value
+    recorded = Decimal(row.rate)
     note = f"{row.base}/{row.quote} {row.rate} ({row.kind}, {row.effective_on}, {row.source})"
-    return Conversion(value, row.id, note)
+    if row.base != base:  # recorded the other way round: divide by it, exactly
+        return Conversion(Decimal(1) / recorded, row.id, note, divisor=recorded)
+    return Conversion(recorded, row.id, note)
 
 
 def search_rates(session: Session, *, agreement_codes: list[str], currency: str | None = None,

@@ -302,6 +302,15 @@ def _open(claim: Claim, method: str | set[str]) -> None:
                   }[claim.method], claim=claim.number, method=claim.method)
 
 
+def _refresh_overdue(session: Session, order: Order) -> None:
+    """An order is overdue while one of its open claims is."""
+    if order.overdue:
+        session.flush()
+        order.overdue = session.scalar(select(Claim.id).where(
+            Claim.order_id == order.id, Claim.state == "open", Claim.overdue.is_(True))
+            .limit(1)) is not None
+
+
 def _record(session: Session, claim: Claim, agreement: Agreement, *, kind: str, on: dt.date,
             official: Official | None, postings: list[books.Posting], memo: str,
             **fields: object) -> SettlementRecord:
@@ -321,6 +330,8 @@ def _record(session: Session, claim: Claim, agreement: Agreement, *, kind: str, 
     left = outstanding(claim)
     if left.minor == 0 and (left.quantity is None or left.quantity == 0) and kind != "conversion":
         claim.state, claim.settled_on, claim.overdue = "settled", on, False
+    if kind != "conversion":  # a conversion keeps it: the overdue obligation is now cash
+        _refresh_overdue(session, order)
     line = session.get(OrderLine, claim.line_id) if claim.line_id else None
     ledger.post(session, agreement=agreement, kind=kind, posted_on=on, postings=postings,
                 memo=memo, order_id=order.id, claim_id=claim.id, activity_id=order.activity_id,
@@ -347,6 +358,12 @@ def pay(session: Session, *, claim_ref: str, by: str, on: dt.date, amount: money
         raise errors.InvalidAmount("a payment must be positive", field="amount")
     conv = rates.conversion(session, agreement, amount.currency, claim.currency, on)
     applied = conv.apply(amount, claim.currency)
+    if applied.minor <= 0:
+        raise errors.InvalidAmount(
+            f"a payment of {amount} is worth {applied} at {format(conv.rate, 'f')}: less than "
+            f"one minor unit of {claim.currency}, so it would settle nothing of {claim.number}",
+            field="amount", hint=f"Pay at least {money.Money(1, claim.currency)} worth "
+            f"(or pay in {claim.currency}).")
     left = outstanding(claim).minor
     if applied.minor > left:
         raise errors.SettlementInvalid(
@@ -389,7 +406,14 @@ def return_in_kind(session: Session, *, claim_ref: str, by: str, on: dt.date,
                                        f"not {category}", field="category", claim=claim.number)
     qty = units.parse_quantity(quantity)
     in_claim_unit = units.convert(qty, unit, claim.unit or unit)
-    left = outstanding(claim).quantity or Decimal(0)
+    if in_claim_unit <= 0:
+        raise errors.InvalidAmount(
+            f"returning {qty} {unit} is {in_claim_unit} {claim.unit}: less than the "
+            f"thousandth of a {claim.unit} in which {claim.number} is counted, so it would "
+            "return nothing", field="quantity",
+            hint=f"Return at least 0.001 {claim.unit} (or give the quantity in {claim.unit}).")
+    before = outstanding(claim)
+    left = before.quantity or Decimal(0)
     if in_claim_unit > left:
         raise errors.SettlementInvalid(
             f"returning {qty} {unit} = {in_claim_unit} {claim.unit} is more than the {left} "
@@ -400,8 +424,12 @@ def return_in_kind(session: Session, *, claim_ref: str, by: str, on: dt.date,
     leg = _claim_leg(claim, quantity=in_claim_unit)
     postings = (books.transfer(c, d, books.SETTLED_IN_KIND_IN, books.receivable("rik"), leg)
                 + books.transfer(d, c, books.payable("rik"), books.SETTLED_IN_KIND_OUT, leg))
-    value_part = money.Money(claim.amount_minor, claim.currency).times(
-        in_claim_unit / claim.quantity) if claim.quantity else money.Money.zero(claim.currency)
+    # the value this return settles: the value outstanding before it less the value
+    # outstanding after it, so that the parts of a claim always sum to its value
+    value_after = money.Money(claim.amount_minor, claim.currency).times(
+        (left - in_claim_unit) / claim.quantity) if claim.quantity else \
+        money.Money.zero(claim.currency)
+    value_part = money.Money(before.minor - value_after.minor, claim.currency)
     return _record(session, claim, agreement, kind="return", on=on, official=official,
                    postings=postings,
                    memo=f"{claim.number}: returned {qty} {unit} ({in_claim_unit} {claim.unit})",
@@ -433,6 +461,12 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
     agreement = agreements.get(session, claim.agreement_code)
     conv = rates.conversion(session, agreement, value.currency, claim.currency, on)
     applied = conv.apply(value, claim.currency)
+    if applied.minor <= 0:
+        raise errors.InvalidAmount(
+            f"an exchange valued {value} is worth {applied} at {format(conv.rate, 'f')}: less "
+            f"than one minor unit of {claim.currency}, so it would settle nothing of "
+            f"{claim.number}", field="value", hint=f"Give the service's value (at least "
+            f"{money.Money(1, claim.currency)} worth, or in {claim.currency}).")
     left = outstanding(claim).minor
     if applied.minor > left:
         raise errors.SettlementInvalid(
@@ -452,16 +486,48 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
 
 
 # --- overdue and conversion ----------------------------------------------------------------
-def convert_overdue_return_to_cash(session: Session, *, claim: Claim, on: dt.date) -> Claim:
+def conversion_date(claim: Claim) -> dt.date:
+    """The day an in-kind obligation not met in time becomes a cash debt: the day after its
+    deadline (or its issue, if it was issued later). A fact of the claim, not of the day a node
+    happens to run its deadlines, so every node derives the same conversion (docs/sync.md)."""
+    return max(claim.due_on + dt.timedelta(days=1), claim.issued_on)
+
+
+def convert_overdue_return_to_cash(session: Session, *, claim: Claim,
+                                   on: dt.date | None = None) -> Claim | None:
     """An in-kind (RIK or EVE) obligation not met by its deadline becomes a cash debt for what
-    is left, valued at the order's unit price; recorded with its own date and rate."""
+    is left, valued at the order's unit price; recorded with its own date (the day after the
+    deadline, `conversion_date`, whatever the day of the run `on`) and rate. What is left may
+    be worth less than one minor unit at the order price (a few thousandths of a unit left of a
+    return in kind): the obligation is then settled by the conversion and no cash claim of 0,
+    which nothing could pay, is made (None is returned)."""
     _check_not_in_proposed_offset(session, claim, "converted to cash")
     agreement = agreements.get(session, claim.agreement_code)
+    on = conversion_date(claim)
     left = outstanding(claim)
-    cash = session.scalar(select(func.count()).select_from(Claim)
-                          .where(Claim.order_id == claim.order_id)) or 0
     order = session.get(Order, claim.order_id)
     assert order is not None
+    c, d = claim.creditor_party, claim.debtor_party
+    old_com, old_amt = _claim_leg(claim, amount_minor=left.minor, quantity=left.quantity)
+    if left.minor <= 0:
+        # nothing of value left: the residue leaves the in-kind claim through the conversion
+        # account, and no cash debt is made
+        postings = (books.transfer(c, d, books.CONVERSION, books.receivable(claim.method),
+                                   (old_com, old_amt))
+                    + books.transfer(d, c, books.payable(claim.method), books.CONVERSION,
+                                     (old_com, old_amt)))
+        _record(session, claim, agreement, kind="conversion", on=on, official=None,
+                postings=postings, memo=f"{claim.number}: overdue {claim.method} converted to "
+                f"cash: what is left is worth less than {money.Money(1, claim.currency)}, "
+                "nothing to pay", applied_minor=0, applied_quantity=left.quantity, rate="1",
+                description=f"valued at the order unit price in {claim.currency}: worth less "
+                "than one minor unit; settled, no cash claim")
+        claim.state, claim.settled_on, claim.overdue = "settled", on, False
+        _refresh_overdue(session, order)
+        refresh_order_state(session, order)
+        return None
+    cash = session.scalar(select(func.count()).select_from(Claim)
+                          .where(Claim.order_id == claim.order_id)) or 0
     new = Claim(number=f"{order.number}-C{cash + 1}", order_id=claim.order_id,
                 receipt_id=claim.receipt_id, line_id=claim.line_id, converted_from_id=claim.id,
                 agreement_code=claim.agreement_code, method="cash",
@@ -473,8 +539,6 @@ def convert_overdue_return_to_cash(session: Session, *, claim: Claim, on: dt.dat
                 due_on=on + dt.timedelta(days=agreement.settlement.days_to_pay), state="open")
     session.add(new)
     session.flush()
-    c, d = claim.creditor_party, claim.debtor_party
-    old_com, old_amt = _claim_leg(claim, amount_minor=left.minor, quantity=left.quantity)
     cur, amt = claim.currency, left.minor
     P = books.Posting
     # both books move the debt from the in-kind claim to the new cash claim, through the
@@ -506,11 +570,25 @@ class DeadlineRun:
     offset_eligible: list[str]
 
 
+def _flag_overdue(session: Session, claim: Claim, as_of: dt.date, run: DeadlineRun) -> None:
+    if claim.overdue:
+        return
+    order = session.get(Order, claim.order_id)
+    assert order is not None
+    claim.overdue = True
+    order.overdue = True
+    run.newly_overdue.append(claim.number)
+    audit.append(session, party="", actor="system", action="claim.overdue",
+                 subject=order.number, order_hash=order.content_hash,
+                 payload={"claim": claim.number, "due_on": claim.due_on, "as_of": as_of})
+
+
 def run_deadlines(session: Session, *, as_of: dt.date, soon_days: int = 30,
                   party: str | None = None) -> DeadlineRun:
     """Mark open claims past their deadline overdue and apply each agreement's rule for an
     overdue return in kind. With `party`, only the claims that party is creditor or debtor of
-    (a party's own run never touches claims between two other parties)."""
+    (a party's own run never touches claims between two other parties). A conversion is dated
+    by the claim (`conversion_date`), not by `as_of`, which only decides whether it is due."""
     run = DeadlineRun([], [], [], [])
     stmt = select(Claim).where(Claim.state == "open")
     if party is not None:
@@ -522,27 +600,25 @@ def run_deadlines(session: Session, *, as_of: dt.date, soon_days: int = 30,
         if claim.state != "open":
             continue
         agreement = agreements.get(session, claim.agreement_code)
+        s = agreement.settlement
+        debt: Claim | None = claim  # the open claim carrying the debt after this run
         if claim.due_on < as_of:
-            order = session.get(Order, claim.order_id)
-            assert order is not None
-            if not claim.overdue:
-                claim.overdue = True
-                order.overdue = True
-                run.newly_overdue.append(claim.number)
-                audit.append(session, party="", actor="system", action="claim.overdue",
-                             subject=order.number, order_hash=order.content_hash,
-                             payload={"claim": claim.number, "due_on": claim.due_on,
-                                      "as_of": as_of})
-            if claim.method in ("rik", "eve") and \
-                    agreement.settlement.overdue_in_kind == "convert_to_cash":
-                new = convert_overdue_return_to_cash(session, claim=claim, on=as_of)
-                run.converted.append((claim.number, new.number))
-            s = agreement.settlement
-            if s.offset == "after_months" and s.offset_after_months and \
-                    add_months(claim.delivered_on, s.offset_after_months) < as_of:
-                run.offset_eligible.append(claim.number)
+            _flag_overdue(session, claim, as_of, run)
+            if claim.method in ("rik", "eve") and s.overdue_in_kind == "convert_to_cash" \
+                    and conversion_date(claim) <= as_of:
+                debt = convert_overdue_return_to_cash(session, claim=claim, on=as_of)
+                if debt is not None:
+                    run.converted.append((claim.number, debt.number))
+                    if debt.due_on < as_of:  # as a run on each day since would have found
+                        _flag_overdue(session, debt, as_of, run)
         elif claim.due_on <= as_of + dt.timedelta(days=soon_days):
             run.due_soon.append((claim.number, claim.due_on))
+        # offsets net open cash claims: list the one carrying the debt (a converted claim's
+        # new cash claim), whatever its own due date
+        if debt is not None and debt.method == "cash" and debt.state == "open" and \
+                s.offset == "after_months" and s.offset_after_months and \
+                add_months(debt.delivered_on, s.offset_after_months) < as_of:
+            run.offset_eligible.append(debt.number)
     session.flush()
     return run
 
@@ -658,8 +734,8 @@ def _take(left: int, value: int, take_value: int, conv: rates.Conversion, curren
           claim_currency: str) -> int:
     """What netting `take_value` (in the offset currency) of a claim worth `value` with `left`
     outstanding applies to it, in its own currency."""
-    take = left if take_value == value else money.Money(take_value, currency).convert(
-        Decimal(1) / conv.rate, claim_currency).minor
+    take = left if take_value == value else conv.back(money.Money(take_value, currency),
+                                                      claim_currency).minor
     return min(take, left)
 
 
@@ -681,6 +757,8 @@ def _oldest_first(session: Session, agreement: Agreement, me: str, other: str, c
         for claim, left, value, conv in sides[side]:
             if remaining <= 0:
                 break
+            if value <= 0:  # worth nothing in the offset currency: nothing to net against it
+                continue
             take_value = min(value, remaining)
             items.append(OffsetItem(
                 claim_id=claim.id, value_minor=take_value, rate=format(conv.rate, "f"),
@@ -758,11 +836,20 @@ def withdraw_offset(session: Session, *, number: str, reason: str, by: str | Non
     official = None
     if by is not None:
         assert on is not None
+        _not_before_proposal(offset, on, "withdrawn")
         official = _finance(session, by, offset.proposing_party, on, "withdraw an offset")
     offset.state = "withdrawn"
     session.flush()
     _withdrawn(session, offset, reason, official, on)
     return offset
+
+
+def _not_before_proposal(offset: Offset, on: dt.date, act: str) -> None:
+    if on < offset.offset_on:
+        raise errors.InvalidInput(
+            f"offset {offset.number} was proposed on {offset.offset_on}; it cannot be {act} "
+            f"on {on}, before it existed", field="on",
+            hint=f"Give a date on or after {offset.offset_on}.")
 
 
 def _withdrawn(session: Session, offset: Offset, reason: str, official: Official | None = None,
@@ -806,6 +893,7 @@ def approve_offset(session: Session, *, number: str, by: str, on: dt.date) -> Of
         raise errors.NotFound(f"no offset {number!r}", field="offset")
     if offset.state != "proposed":
         raise errors.SettlementInvalid(f"offset {number} is {offset.state}")
+    _not_before_proposal(offset, on, "approved")
     official = _finance(session, by, offset.approving_party, on, "approve an offset")
     proposer = session.get(Official, offset.proposed_by_id)
     check_separation(first_person=proposer.person if proposer else None,
