@@ -5,8 +5,12 @@ Builds bench/out/reconcile-ours.db the way bench/books.py builds its books (_boo
 three agreements, both directions, cash, in-kind and equal-value claims over two years), then
 copies the file to bench/out/reconcile-theirs.db: two separate databases holding the same book.
 The reconciliation covers every line: one reconciliation per agreement (PHJP, PHUS, JPUS),
-each `acsa.sync.reconcile.reconcile` with both summaries computed from their own database (the
-partner's in a thread while ours is computed, as two nodes do) and compared.
+each `acsa.sync.reconcile.reconcile` with both summaries computed from their own database and
+compared. The partner is a node of its own: a second process (spawned once, keeping its engine
+open as a server does) computes their summaries from their file while this one computes ours,
+as two nodes do (`acsa reconcile --with` asks the partner's server over HTTP). Before stop 13
+both summaries were computed in two threads of one process, which made them contend for one
+interpreter lock as two nodes never do; `--one-process` measures that way still.
 
   * no cache: a first reconciliation, neither node holding a cached summary (cleared before
     each run): each computes its book from every order, claim and ledger line and caches it;
@@ -25,16 +29,18 @@ partner's in a thread while ours is computed, as two nodes do) and compared.
     does once it has applied a partner's events (timed on its own: what the import adds), then
     the first reconciliation is timed.
 
-Medians of --repeat runs; wall and CPU time (user + system of the process: what contention on
-the machine moves less).
+Medians of --repeat runs; wall and CPU time (user + system of both processes: what contention
+on the machine moves less).
 
-    .venv/bin/python bench/reconcile.py [--lines 1000000] [--repeat 3] [--reuse]
+    .venv/bin/python bench/reconcile.py [--lines 1000000] [--repeat 3] [--reuse] [--one-process]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
+import multiprocessing
 import random
 import shutil
 import sqlite3
@@ -135,20 +141,94 @@ def plant(db: Path, seed: int = 6) -> dict[tuple[str, str], str]:
     return expected
 
 
-# --- timing ------------------------------------------------------------------------------------
-def reconcile_all(ours: Any, theirs: Any, use_cache: bool) -> list[Any]:
-    """Every agreement's reconciliation, each summary from its own database."""
+# --- the partner node --------------------------------------------------------------------------
+_NODE: dict[str, Any] = {}  # in the partner's process: its engine
+
+
+def _node_open(url: str) -> None:
+    from acsa.db.engine import make_engine
+
+    _NODE["engine"] = make_engine(url)
+
+
+def _node_summary(code: str, months: list[str] | None, use_cache: bool
+                  ) -> tuple[dict[str, Any], float]:
+    """The partner's summary, computed in its own process, with the CPU time it took there."""
     from acsa.db.engine import unit_of_work
     from acsa.sync import reconcile as rc
 
-    def side(engine: Any, code: str) -> Callable[[list[str] | None], dict[str, Any]]:
-        def fetch(months: list[str] | None) -> dict[str, Any]:
-            with unit_of_work(engine) as s:
-                return rc.summary(s, agreement=code, as_of=AS_OF, party_pair=PAIRS[code],
-                                  months=months, use_cache=use_cache)
-        return fetch
-    return [rc.reconcile(side(ours, code), side(theirs, code), parallel=True)
-            for code in PAIRS]
+    cpu = time.process_time()
+    with unit_of_work(_NODE["engine"]) as s:
+        doc = rc.summary(s, agreement=code, as_of=AS_OF, party_pair=PAIRS[code], months=months,
+                         use_cache=use_cache)
+    return doc, time.process_time() - cpu
+
+
+def _node_ready() -> None:
+    """Nothing: the first call starts the process and runs `_node_open` (its imports)."""
+
+
+def _node_dispose() -> None:
+    _NODE["engine"].dispose()
+
+
+class Partner:
+    """Their node: a process of its own holding an engine on their file (or, with
+    `--one-process`, that engine in this process, its summaries computed in a thread)."""
+
+    def __init__(self, db: Path, one_process: bool) -> None:
+        from acsa.db.engine import make_engine
+
+        self.url, self.cpu = f"sqlite:///{db}", 0.0
+        self.engine = make_engine(self.url)  # this process's own (planting, refresh)
+        self.pool = None if one_process else concurrent.futures.ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_node_open,
+            initargs=(self.url,))
+        if self.pool is not None:
+            self.pool.submit(_node_ready).result()  # started before anything is timed
+
+    def fetch(self, code: str, use_cache: bool) -> Callable[[list[str] | None], dict[str, Any]]:
+        if self.pool is None:
+            return side(self.engine, code, use_cache)
+
+        def go(months: list[str] | None) -> dict[str, Any]:
+            assert self.pool is not None
+            doc, cpu = self.pool.submit(_node_summary, code, months, use_cache).result()
+            self.cpu += cpu
+            return doc
+        return go
+
+    def dispose(self) -> None:
+        """Close every connection to their file (before it is replaced)."""
+        self.engine.dispose()
+        if self.pool is not None:
+            self.pool.submit(_node_dispose).result()
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+# --- timing ------------------------------------------------------------------------------------
+def side(engine: Any, code: str, use_cache: bool) -> Callable[[list[str] | None], dict[str, Any]]:
+    from acsa.db.engine import unit_of_work
+    from acsa.sync import reconcile as rc
+
+    def fetch(months: list[str] | None) -> dict[str, Any]:
+        with unit_of_work(engine) as s:
+            return rc.summary(s, agreement=code, as_of=AS_OF, party_pair=PAIRS[code],
+                              months=months, use_cache=use_cache)
+    return fetch
+
+
+def reconcile_all(ours: Any, theirs: Partner, use_cache: bool) -> list[Any]:
+    """Every agreement's reconciliation, each summary from its own database, theirs computed
+    by their node while ours is."""
+    from acsa.sync import reconcile as rc
+
+    return [rc.reconcile(side(ours, code, use_cache), theirs.fetch(code, use_cache),
+                         parallel=True) for code in PAIRS]
 
 
 def refresh(engine: Any) -> None:
@@ -164,13 +244,17 @@ def refresh(engine: Any) -> None:
             rc.compute(s, agreement=code, as_of=AS_OF, party_pair=pair)
 
 
+PARTNERS: list[Partner] = []  # whose CPU time `timed` adds to this process's
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     walls, cpus, result = [], [], None
     for _ in range(repeat):
+        theirs = sum(p.cpu for p in PARTNERS)
         start, cpu = time.perf_counter(), time.process_time()
         result = fn()
         walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu)
+        cpus.append(time.process_time() - cpu + sum(p.cpu for p in PARTNERS) - theirs)
     return statistics.median(walls), statistics.median(cpus), result
 
 
@@ -180,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reuse", action="store_true",
                         help="keep bench/out/reconcile-ours.db if it has --lines lines already")
+    parser.add_argument("--one-process", action="store_true",
+                        help="compute their summaries in a thread of this process (as before "
+                        "stop 13) instead of in a partner process of their own")
     args = parser.parse_args(argv)
 
     ours_db, theirs_db = OUT / "reconcile-ours.db", OUT / "reconcile-theirs.db"
@@ -189,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from acsa.db.engine import make_engine
 
-    ours, theirs = make_engine(f"sqlite:///{ours_db}"), make_engine(f"sqlite:///{theirs_db}")
+    ours, theirs = make_engine(f"sqlite:///{ours_db}"), Partner(theirs_db, args.one_process)
+    PARTNERS.append(theirs)
     rows: list[list[str]] = []
 
     def row(name: str, wall: float, cpu: float, reports: list[Any]) -> None:
@@ -242,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         theirs.dispose()
         copy(before, theirs_db)
         plant(theirs_db)
-        refreshes.append(timed(lambda: refresh(theirs), 1)[:2])
+        refreshes.append(timed(lambda: refresh(theirs.engine), 1)[:2])
         wall, cpu, after = timed(lambda: reconcile_all(ours, theirs, True), 1)
         walls.append(wall)
         cpus.append(cpu)
@@ -258,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     row("100 differences, no cache (a first reconciliation)", dcold_w, dcold_c, dcold)
     dfull_w, dfull_c, dfull = timed(lambda: reconcile_all(ours, theirs, False), 1)
     row("100 differences, --no-cache (every row read)", dfull_w, dfull_c, dfull)
+    theirs.close()
 
     found: dict[tuple[str, str], set[str]] = {}
     for r in diff:
@@ -270,10 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     same = all([d.to_dict() for d in a.differences] == [d.to_dict() for d in b.differences]
                for other in (dcold, dfull) for a, b in zip(diff, other, strict=True))
 
+    where = "in a thread of this process" if args.one_process else "by a partner process"
     print(f"reconcile benchmark: {lines:,} ledger lines in each of two SQLite files "
           f"({ours_db.stat().st_size / 2**20:.0f} MB each; "
           f"{f'built in {build_s:.0f} s' if build_s else 'built earlier'}); 3 agreements; as "
-          f"of {AS_OF}; median of {args.repeat} runs (--no-cache with differences: 1 run)\n")
+          f"of {AS_OF}; median of {args.repeat} runs (--no-cache with differences: 1 run); "
+          f"their summaries computed {where}\n")
     print(table(["run", "wall s", "cpu s", "orders", "claims", "months differing",
                  "buckets fetched", "differences"], rows))
     print()
