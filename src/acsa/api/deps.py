@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -73,8 +74,8 @@ def current_viewer(request: Request) -> Viewer:
         if found is None:
             raise NotSignedIn("the session has expired; sign in again")
         user, web_session = found
-        if request.method not in SAFE_METHODS and \
-                request.headers.get(CSRF_HEADER) != web_session.csrf_token:
+        if request.method not in SAFE_METHODS and not hmac.compare_digest(
+                request.headers.get(CSRF_HEADER, "").encode(), web_session.csrf_token.encode()):
             raise CsrfFailed("missing or wrong CSRF token")
         return users.viewer_of(session, user)
 
