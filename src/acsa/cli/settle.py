@@ -176,7 +176,8 @@ def deadlines(as_of: str = typer.Option(..., "--as-of", help="Run the deadlines 
               soon_days: int = typer.Option(30, help="Also list claims due within N days."),
               as_json: bool = JsonOpt) -> None:
     """Mark claims past their deadline overdue and apply each agreement's conversion rule
-    (an overdue return in kind becomes a cash debt, recorded with its date and rate)."""
+    (an overdue return in kind becomes a cash debt, recorded with its rate and dated the day
+    after its deadline, whatever day the run is made, so every node derives the same one)."""
     from acsa.settlement import service
 
     def go(s: Session) -> None:
