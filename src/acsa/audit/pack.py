@@ -541,6 +541,13 @@ def _check(c: _Checker) -> None:
         listed = {f["path"]: (str(f["sha256"]), int(f["size"])) for f in files}
         if len(listed) != len(files):
             raise ValueError("a file is listed twice")
+        if not all(isinstance(p, str) for p in listed):
+            raise ValueError("a listed path is not text")
+        for section in ("events", "chain_head"):  # read as objects by the checks below
+            if not isinstance(manifest.get(section) or {}, dict):
+                raise ValueError(f"{section!r} is not an object")
+        if not isinstance((manifest.get("events") or {}).get("path", EVENTS), str):
+            raise ValueError("the events' path is not text")
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         c.bad(MANIFEST, f"cannot be read ({e})")
         return
@@ -548,6 +555,31 @@ def _check(c: _Checker) -> None:
     _check_files(c, by_name, listed)
     events = _check_events(c, by_name, manifest, listed)
     _check_orders(c, by_name, manifest, listed, events)
+    _check_unclaimed(c, manifest, listed)
+
+
+def _check_unclaimed(c: _Checker, manifest: dict[str, Any],
+                     listed: dict[str, tuple[str, int]]) -> None:
+    """Every listed file is the pack's own (README, SHA256SUMS, the events) or one an order
+    entry names (its order.json, form or a source document), and so is tied by the checks of
+    that order to its events: a file a rewritten manifest lists but no order names (a planted
+    document, or a forged form whose order entry was made to say it has none) is reported."""
+    orders = manifest.get("orders")
+    if not isinstance(orders, list):
+        return  # reported by _check_orders
+    meta = manifest.get("events")
+    claimed = {README, SUMS, meta.get("path", EVENTS) if isinstance(meta, dict) else EVENTS}
+    for o in orders:
+        if not isinstance(o, dict):
+            continue  # reported by _check_orders
+        claimed.update(p for p in (o.get("order"), o.get("form")) if isinstance(p, str))
+        docs = o.get("documents")
+        if isinstance(docs, list):
+            claimed.update(d.get("path") for d in docs
+                           if isinstance(d, dict) and isinstance(d.get("path"), str))
+    for path in sorted(set(listed) - claimed):
+        c.bad(path, "listed in the manifest but named by none of its orders (a file the "
+              "events do not tie to)")
 
 
 def _check_files(c: _Checker, by_name: dict[str, zipfile.ZipInfo],

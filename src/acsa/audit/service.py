@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, func, inspect, literal, or_, select, text
+from sqlalchemy import LargeBinary, String, cast, func, inspect, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from acsa.audit import chain
@@ -123,12 +123,25 @@ def _body_sql():  # type: ignore[no-untyped-def]
 
 
 def _rows(session: Session, batch: int = 20_000) -> Iterator[tuple[int, str, str, str]]:
-    stmt = select(Event.seq, Event.prev_hash, Event.hash, _body_sql()).order_by(Event.seq)
+    """The rows `chain.first_break` walks. On SQLite a text column holds whatever bytes were
+    written into it, and the driver fails on any that are not UTF-8 (an intruder's): the
+    texts come as bytes and are decoded here, such bytes replaced, so that the event they are
+    in does not hash to its stored hash (acsa writes only UTF-8) and is named as altered."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    texts = (Event.prev_hash, Event.hash, _body_sql())
+    if sqlite:
+        texts = tuple(cast(t, LargeBinary) for t in texts)  # type: ignore[assignment]
+    stmt = select(Event.seq, *texts).order_by(Event.seq)
     # plain Core rows: the chain needs tuples, and the ORM's handling of each row was a third of
     # verify's time on a million events (bench/audit_verify.py). verify's count has autoflushed.
     result = session.connection().execute(stmt.execution_options(yield_per=batch))
     for part in result.partitions():
-        yield from part  # type: ignore[misc]
+        if not sqlite:
+            yield from part  # type: ignore[misc]
+            continue
+        for seq, *raw in part:
+            yield (seq, *(b if b is None else bytes(b).decode("utf-8", "replace")
+                          for b in raw))  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -292,7 +305,14 @@ def _pg_chain_holds(session: Session, count: int) -> bool:
 
 def verify(session: Session) -> Verification:
     dialect = session.get_bind().dialect.name
-    head = session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1)) or chain.GENESIS
+    if dialect == "sqlite":  # as bytes: SQLite holds any bytes an intruder wrote (see _rows)
+        raw = session.scalar(select(cast(Event.hash, LargeBinary)).order_by(Event.seq.desc())
+                             .limit(1))
+        head = (bytes(raw).decode("utf-8", "replace") if raw is not None else "") \
+            or chain.GENESIS
+    else:
+        head = session.scalar(select(Event.hash).order_by(Event.seq.desc()).limit(1)) \
+            or chain.GENESIS
     if dialect == "sqlite":
         # a chain that holds is exactly the events 1..max(seq) (seq is the integer primary
         # key, and the check counts the rows of every stretch): its length needs no count(*),

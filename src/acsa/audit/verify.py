@@ -84,6 +84,12 @@ def check_stretch(conn: sqlite3.Connection, first: int, last: int) -> Stretch | 
             rows_seen += len(rows)
     except (TypeError, UnicodeDecodeError):  # a NULL, or a prev_hash that is no text
         return None
+    except sqlite3.OperationalError as e:
+        # a stored hash holding bytes that are not UTF-8 (written behind acsa's back), which
+        # the driver cannot hand over as text: a broken link, named by the slow walk
+        if "decode" not in str(e):
+            raise
+        return None
     finally:
         cursor.close()
     # seq is the integer primary key: as many rows as numbers in first..last means all of them
