@@ -34,7 +34,10 @@ def add_activity(session: Session, *, code: str, name: str, type: str, place: st
     for c in agreement_codes:
         agreement = agreements.get(session, c)
         agreement.check_activity_type(type)
-        records.append(session.get(AgreementRecord, agreement.code))
+        record = session.get(AgreementRecord, agreement.code)
+        if record not in records:  # an agreement named twice (or in two cases) runs it once
+            records.append(record)
+    agreement_codes = [r.code for r in records]  # type: ignore[union-attr]
     activity = Activity(code=code, name=name, type=type, place=place, starts_on=starts_on,
                         ends_on=ends_on, agreements=records)
     session.add(activity)

@@ -234,6 +234,8 @@ class Agreement(_Strict):
             raise ValueError("rates.fiscal_year_party must be one of the parties")
         if self.in_force_on and self.in_force_on < self.signed_on:
             raise ValueError("in_force_on is before signed_on")
+        if self.ends_on and self.ends_on < (self.in_force_on or self.signed_on):
+            raise ValueError("ends_on is before the agreement enters into force")
         known = set(type(self).model_fields) | {
             f"{k}.{f}" for k in ("ammunition", "settlement", "rates")
             for f in type(getattr(self, k)).model_fields}

@@ -102,6 +102,10 @@ def load_all(files: list[tuple[str, bytes]]) -> dict[str, tuple[Agreement, str]]
         if code not in raw:
             raise AgreementFileInvalid(f"{name}: field 'amends': no agreement {code!r} to amend",
                                        field="amends")
+        if "code" in data and data["code"] != code:
+            raise AgreementFileInvalid(
+                f"{name}: field 'code': an amendment of {code} cannot change its code to "
+                f"{data['code']!r}", field="code")
         base, _ = raw[code]
         if not _is_int(data.get("version")) or data["version"] <= base["version"]:
             raise AgreementFileInvalid(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,12 @@ def load(session: Session, folder: Path | None = None) -> list[tuple[str, str]]:
             raise errors.AgreementFileInvalid(
                 f"{source}: field 'version': {code} version {agreement.version} is older than "
                 f"the loaded version {row.version}", field="version")
+        if row is not None and agreement.version == row.version \
+                and _same_version_differs(row, definition):
+            raise errors.AgreementFileInvalid(
+                f"{source}: field 'version': {code} version {agreement.version} is already "
+                "loaded with another definition; a change needs a higher version",
+                field="version")
         action = "agreement.loaded" if row is None else "agreement.amended"
         if row is None:
             row = AgreementRecord(code=code)
@@ -46,6 +53,15 @@ def load(session: Session, folder: Path | None = None) -> list[tuple[str, str]]:
         outcome.append((code, f"{'loaded' if action.endswith('loaded') else 'amended'} "
                               f"(version {agreement.version})"))
     return outcome
+
+
+def _same_version_differs(row: AgreementRecord, definition: dict[str, object]) -> bool:
+    """Whether the stored definition, read by this release (whose defaults may have changed
+    the stored form alone), says something other than `definition`."""
+    try:
+        return _parse(row).model_dump(mode="json") != definition
+    except ValidationError:  # stored by a release whose shape this one no longer reads
+        return False
 
 
 _PARSED: dict[str, Agreement] = {}

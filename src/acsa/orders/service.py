@@ -444,6 +444,18 @@ def _check_limit(session: Session, agreement: Agreement, official: Official, ord
     check_value_limit(official_code=official.code, limit=limit, value=value, rate_note=note)
 
 
+def _check_lengths(model: type, values: dict[str, Any]) -> None:
+    """Text no longer than its column: refused by name on every backend (PostgreSQL would
+    fail the write, SQLite would keep it)."""
+    columns = model.__table__.c  # type: ignore[attr-defined]
+    for name, value in values.items():
+        limit = getattr(columns[name].type, "length", None)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            raise errors.InvalidInput(
+                f"{name.replace('_', ' ')} is {len(value)} characters; at most "
+                f"{limit} are kept", field=name)
+
+
 def _check_version(order: Order, expected: int | None) -> None:
     if expected is not None and expected != order.version:
         raise errors.StaleVersion(
@@ -478,6 +490,8 @@ def _build_lines(agreement: Agreement, activity_type: str, currency: str,
             raise errors.CurrencyMismatch(ln.unit_price.currency, currency)
         try:
             domain.check_line_values(ln.unit_price.minor, ln.description)
+            _check_lengths(OrderLine, {"description": ln.description.strip(),
+                                       "stock_number": ln.stock_number.strip()})
         except errors.AcsaError as e:
             raise _at_line(i, e) from None
         built.append(OrderLine(line_no=i, category=ln.category, kind=kind.value,
@@ -526,7 +540,9 @@ def _take_number(session: Session, agreement: Agreement, party: str, fy: int,
     counter on to it; a number of another party, agreement or year is refused."""
     prefix = domain.order_number(agreement.code, party, fy, 0)[:-4]
     tail = number[len(prefix):]
-    if not number.startswith(prefix) or not tail.isdigit():
+    if (not number.startswith(prefix) or not (tail.isascii() and tail.isdigit())
+            or int(tail) < 1 or number != domain.order_number(agreement.code, party, fy,
+                                                              int(tail))):
         raise errors.InvalidInput(f"order number {number} is not one of {party}'s numbers "
                                   f"under {agreement.code} for {fy}", field="number")
     if session.scalar(select(Order.id).where(Order.number == number)) is not None:
@@ -575,6 +591,10 @@ def create_order(session: Session, *, agreement_code: str, activity_code: str, b
     if billing_address is None:
         billing_address = (r_unit.address if r_unit and r_unit.address
                            else parties.get_party(session, requesting).billing_address)
+    _check_lengths(Order, {"delivery_place": delivery_place, "fund_citation": fund_citation,
+                           "billing_address": billing_address, "requester_poc": requester_poc,
+                           "supplier_poc": supplier_poc,
+                           "implementing_arrangement": implementing_arrangement})
     fy = agreement.fiscal_year(requesting, order_on)
     order = Order(
         number=(_take_number(session, agreement, requesting, fy, number) if number
@@ -611,6 +631,7 @@ def edit_order(session: Session, *, number: str, by: str, on: dt.date,
     unknown = set(changes) - EDITABLE
     if unknown:
         raise errors.InvalidInput(f"cannot edit {', '.join(sorted(unknown))}", field=min(unknown))
+    _check_lengths(Order, changes)
     for key, value in changes.items():
         setattr(order, key, value)
     if requesting_unit:
@@ -677,6 +698,7 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
                      second_act="accept", number=number)
     agreement.check_in_force(on)
     _check_limit(session, agreement, official, order, on)
+    _check_lengths(Order, {"supplier_poc": supplier_poc})
     if supplying_unit:
         unit = parties.get_unit(session, supplying_unit)
         if unit.party_code != order.supplying_party:
@@ -787,14 +809,27 @@ def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
     domain.check_transition(order.state, "receive", number)
     official = _actor(session, by, domain.roles_for("receive"), order.requesting_party, on,
                       "receive a delivery")
+    # the quantities are checked as a delivery's are: finite, not negative, at most 3 decimals
+    lines = {n: domain.ReceiptLineInput(
+        received=units.parse_quantity(g.received, field=f"line {n} received", allow_zero=True),
+        damaged=units.parse_quantity(g.damaged, field=f"line {n} damaged", allow_zero=True),
+        reason=g.reason) for n, g in lines.items()}
     pending = [d for d in order.deliveries if d.receipt_id is None]
     if deliveries is not None:
+        if not deliveries:
+            raise errors.InvalidInput(f"order {number}: the receipt names no delivery",
+                                      field="deliveries", number=number)
         ordered = sorted(order.deliveries, key=lambda d: d.id)
-        if any(i >= len(ordered) or ordered[i].receipt_id is not None for i in deliveries):
+        if len(set(deliveries)) != len(deliveries) or any(
+                not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(ordered)
+                or ordered[i].receipt_id is not None for i in deliveries):
             raise errors.InvalidTransition(
-                f"order {number}: the receipt names a delivery that is missing or already "
-                "received", field="deliveries", number=number)
+                f"order {number}: the receipt names a delivery that is missing, already "
+                "received or named twice", field="deliveries", number=number)
         pending = [ordered[i] for i in deliveries]
+    if not pending:
+        raise errors.InvalidTransition(f"order {number}: every delivery is already received",
+                                       field="deliveries", number=number)
     if on < max(d.delivered_on for d in pending):
         raise errors.InvalidInput("a receipt cannot be dated before the delivery it receives",
                                   field="on")

@@ -110,7 +110,14 @@ def add_official(session: Session, *, code: str, name: str, party: str, role: st
         raise errors.InvalidAmount("a value limit must be positive", field="limit")
     if session.scalar(select(Official).where(Official.code == code)):
         raise errors.AlreadyExists(f"official {code!r} already exists", field="code")
-    unit_id = get_unit(session, unit).id if unit else None
+    unit_id = None
+    if unit:
+        found = get_unit(session, unit)
+        if found.party_code != party.upper():
+            raise errors.NotFound(f"no unit {unit!r} of {party.upper()}", field="unit",
+                                  hint="Name one of the official's own party's units "
+                                  "(`acsa units list`).")
+        unit_id = found.id
     official = Official(
         code=code, person=person or code, name=name, party_code=party.upper(), role=role,
         unit_id=unit_id, valid_from=valid_from, valid_to=valid_to, rank_title=rank_title,
