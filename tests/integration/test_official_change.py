@@ -124,11 +124,11 @@ def test_acts_already_taken_stay_valid_and_later_acts_see_the_new_terms(world):
 def test_deactivated_official_can_no_longer_sign(world):
     number = make_order(world, "requested", lines=priced("1000"))
     with unit_of_work(world) as s:
-        parties.deactivate_official(s, code="ph-approving", on=D(2026, 5, 1), by_party="PH")
-    assert terms(world)["valid_to"] == "2026-05-01"
-    assert_refused(world, errors.AuthorityNotValid, accept(number, on=ON))
+        parties.deactivate_official(s, code="ph-approving", on=D(2026, 5, 11), by_party="PH")
+    assert terms(world)["valid_to"] == "2026-05-11"
+    assert_refused(world, errors.AuthorityNotValid, accept(number, on=D(2026, 5, 12)))
     with unit_of_work(world) as s:  # up to the last day their authority still holds
-        accept(number, on=D(2026, 5, 1))(s)
+        accept(number, on=D(2026, 5, 11))(s)
 
 
 @pytest.mark.parametrize("on", [D(2025, 12, 31), D(2030, 12, 31), D(2031, 6, 1)])

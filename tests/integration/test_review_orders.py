@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from acsa.orders import service as orders
 from acsa.orders.domain import ReceiptLineInput
 from acsa.parties import service as parties
 from acsa.settlement import service as settlement
+from tests import factories as f
 from tests.factories import D, draft, order_to
 from tests.integration.helpers import assert_refused, make_order
 
@@ -184,3 +186,32 @@ def test_a_changed_definition_under_the_loaded_version_is_refused(world, _acsa_h
         amend(s, _acsa_home, "phjp-in-force.toml",
               'amends = "PHJP"\nversion = 3\nin_force_on = 2026-02-01\n')
         assert agreements.get(s, "PHJP").in_force_on == D(2026, 2, 1)
+
+
+@pytest.mark.parametrize("act", ["request", "accept"])
+def test_a_signature_dated_before_the_order_is_refused(world, act):
+    """orders/service.py (`request_order`, `accept_order`): a request or an acceptance could
+    be dated before the order itself (a delivery could not). Refused now, naming `on`, and
+    nothing changed; the order's own date is accepted."""
+    number = make_order(world, "draft" if act == "request" else "requested")
+    with unit_of_work(world) as s:
+        order = orders.get_order(s, number)
+        day, state = order.order_on, order.state
+    party = "JP" if act == "request" else "PH"
+
+    def sign(on):
+        def go(s):
+            if act == "request":
+                orders.request_order(s, number=number, by=f.official(party, "requesting"),
+                                     on=on)
+            else:
+                orders.accept_order(s, number=number, by=f.official(party, "approving"), on=on,
+                                    supplying_unit="PN-NFSL", supplier_poc="Lt Reyes")
+        return go
+
+    with pytest.raises(errors.InvalidInput) as e, unit_of_work(world) as s:
+        sign(day - dt.timedelta(days=1))(s)
+    assert e.value.field == "on"
+    with unit_of_work(world) as s:
+        assert orders.get_order(s, number).state == state
+        sign(day)(s)

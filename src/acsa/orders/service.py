@@ -663,11 +663,20 @@ def edit_order(session: Session, *, number: str, by: str, on: dt.date,
 
 
 # --- the signatures ------------------------------------------------------------------------
+def _not_before_order(order: Order, on: dt.date, act: str) -> None:
+    """A signature cannot be dated before the order it signs (as a delivery cannot)."""
+    if on < order.order_on:
+        raise errors.InvalidInput(f"order {order.number} is dated {order.order_on}; it cannot "
+                                  f"be {act} on {on}, before it exists", field="on",
+                                  hint=f"Give a date on or after {order.order_on}.")
+
+
 def request_order(session: Session, *, number: str, by: str, on: dt.date,
                   expected_version: int | None = None) -> Order:
     order = get_order(session, number, for_update=True)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "request", number)
+    _not_before_order(order, on, "requested")
     agreement = agreements.get(session, order.agreement_code)
     official = _actor(session, by, domain.roles_for("request"), order.requesting_party, on,
                       "request an order")
@@ -689,6 +698,7 @@ def accept_order(session: Session, *, number: str, by: str, on: dt.date,
     order = get_order(session, number, for_update=True)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "accept", number)
+    _not_before_order(order, on, "accepted")
     agreement = agreements.get(session, order.agreement_code)
     official = _actor(session, by, domain.roles_for("accept"), order.supplying_party, on,
                       "accept an order")
