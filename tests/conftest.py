@@ -35,6 +35,26 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(Path(acsa.__file__).parent, quiet=2)
 
 
+# The longest tests (each runs `acsa` many times, or drives a browser), started first: with
+# `--dist worksteal` the short ones then fill the workers around them, instead of one long test
+# starting last and running alone while the other workers idle (pytest's order is otherwise
+# the files' alphabetical order, which put the browser tests at the very end).
+SLOW_FIRST = ("tests/e2e/test_nodes.py", "tests/e2e/", "tests/web/test_browser",
+              "tests/sync/test_sync_cli.py", "tests/sync/test_offsets_sync.py",
+              "tests/documents/test_import.py", "tests/documents/test_reports_cli.py",
+              "tests/documents/test_forms_cli.py", "tests/documents/test_audit_pack_cli.py",
+              "tests/documents/test_import_cli.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        for i, prefix in enumerate(SLOW_FIRST):
+            if item.nodeid.startswith(prefix):
+                return i
+        return len(SLOW_FIRST)
+    items.sort(key=rank)  # stable: the order within each group is kept
+
+
 def _pg_admin() -> Engine:
     return create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1),
                          isolation_level="AUTOCOMMIT")
