@@ -81,15 +81,21 @@ class BodyLimit:
                 await _send_json(send, *_problem(413, "BodyTooLarge",
                                                  f"the request body is over {limit:,} bytes"))
                 return
-        delivered = False
+        await self.app(scope, _replaying(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-        await self.app(scope, replay, send)
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the application the body read already, then whatever comes
+    after it (a disconnect)."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    return replay
 
 
 class Idempotency:
@@ -121,15 +127,7 @@ class Idempotency:
                 return
         credential = headers.get(b"authorization", b"") or _cookie(headers)
         scope_hash = hashlib.sha256(credential).hexdigest()
-        sent = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
+        replay_receive = _replaying(body, receive)
         if not await run_in_threadpool(self._live, headers):
             # a credential that no longer signs anyone in: no stored answer, and nothing
             # stored; the application refuses it as it refuses any other
