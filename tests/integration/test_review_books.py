@@ -5,35 +5,21 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from acsa.audit import pack as packs
-from acsa.db.engine import make_engine, unit_of_work
-from tests.documents._pack_helpers import Story, build, build_story, manifest, rezip
-from tests.factories import setup_world
+from acsa.db.engine import unit_of_work
+from tests.documents import test_audit_pack
+from tests.documents._pack_helpers import manifest, rezip
 from tests.integration.helpers import claim_numbers, make_order, pay_in_full
+from tests.integration.test_audit import tamper, verify
+
+pack_a = test_audit_pack.pack_a  # the fixture: one activity pack, built once
 
 
 # --- audit packs ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def pack_a(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-           ) -> tuple[bytes, Story]:
-    folder = tmp_path_factory.mktemp("review-pack")
-    shutil.copy(sqlite_template, folder / "acsa.db")
-    engine = make_engine(f"sqlite:///{folder / 'acsa.db'}")
-    try:
-        with unit_of_work(engine) as s:
-            setup_world(s, folder)
-        story = build_story(engine)
-        return build(engine, activity="KAMANDAG-10"), story
-    finally:
-        engine.dispose()
-
-
 def _problems(data: bytes) -> list[tuple[str, str]]:
     return [(p.file, p.reason) for p in packs.verify_pack(io.BytesIO(data)).problems]
 
@@ -79,23 +65,6 @@ def test_a_manifest_with_a_malformed_section_is_a_problem_not_a_crash(pack_a, ke
 
 
 # --- the audit chain --------------------------------------------------------------------------
-def _tamper(engine: Engine, *statements: str) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER ALL"))
-        else:
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
-        for sql in statements:
-            conn.execute(text(sql))
-
-
-def _verify(engine: Engine):  # type: ignore[no-untyped-def]
-    from acsa.audit import service as audit
-    with unit_of_work(engine) as s:
-        return audit.verify(s)
-
-
 @pytest.fixture
 def busy(world: Engine) -> str:
     number = make_order(world, "received")
@@ -110,10 +79,10 @@ def busy(world: Engine) -> str:
 def test_an_event_altered_to_bytes_that_are_not_utf8_is_named_not_a_crash(world, busy):
     """SQLite stores whatever bytes an intruder writes into a text column: the walk that names
     the first break must read them, not stop on a decoding error."""
-    seq = _verify(world).events // 2
-    _tamper(world, f"UPDATE audit_events SET payload = CAST(X'7B22FF227D' AS TEXT) "
+    seq = verify(world).events // 2
+    tamper(world, f"UPDATE audit_events SET payload = CAST(X'7B22FF227D' AS TEXT) "
                    f"WHERE seq = {seq}")
-    result = _verify(world)
+    result = verify(world)
     assert (result.ok, result.broken_at) == (False, seq)
     assert "altered" in (result.reason or "")
 
@@ -123,10 +92,10 @@ def test_an_event_altered_to_bytes_that_are_not_utf8_is_named_not_a_crash(world,
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("column", ["hash", "prev_hash", "actor"])
 def test_a_hash_or_field_altered_to_bytes_that_are_not_utf8_is_named(world, busy, column):
-    seq = _verify(world).events // 2
-    _tamper(world, f"UPDATE audit_events SET {column} = CAST(X'FF' || CAST({column} AS BLOB) "
+    seq = verify(world).events // 2
+    tamper(world, f"UPDATE audit_events SET {column} = CAST(X'FF' || CAST({column} AS BLOB) "
                    f"AS TEXT) WHERE seq = {seq}")
-    result = _verify(world)
+    result = verify(world)
     assert (result.ok, result.broken_at) == (False, seq)
 
 
@@ -134,8 +103,8 @@ def test_a_hash_or_field_altered_to_bytes_that_are_not_utf8_is_named(world, busy
 # (parametrized to SQLite rather than skipped on PostgreSQL: CI counts no skipped test)
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_head_altered_to_bytes_that_are_not_utf8_is_named(world, busy):
-    last = _verify(world).events
-    _tamper(world, f"UPDATE audit_events SET hash = CAST(X'FF' || CAST(hash AS BLOB) AS TEXT) "
+    last = verify(world).events
+    tamper(world, f"UPDATE audit_events SET hash = CAST(X'FF' || CAST(hash AS BLOB) AS TEXT) "
                    f"WHERE seq = {last}")
-    result = _verify(world)
+    result = verify(world)
     assert (result.ok, result.broken_at) == (False, last)
