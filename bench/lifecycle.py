@@ -6,6 +6,10 @@ acsa.db.engine.make_engine (WAL, synchronous=FULL, BEGIN IMMEDIATE). The baselin
 the same run and the same folder, is single-row INSERT + COMMIT into a SQLite file with the
 same durability. Target: transitions/second at least a quarter of the raw insert rate.
 
+A third row shows the database's share: the SQL that another --n lifecycles sent (recorded with
+its parameters and transaction boundaries) replayed through bare sqlite3 on a copy of the file
+as it was before them, with the same durability. What the services take beyond it is Python.
+
     .venv/bin/python bench/lifecycle.py [--n 300] [--raw-rows 5000]
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import sqlite3
 import sys
 import time
@@ -106,6 +111,67 @@ def _time_commits(engine: Engine) -> list[float]:
     return spent
 
 
+Sent = list[tuple[str, str | None, object]]  # (one | many | commit | rollback, SQL, parameters)
+
+
+def _record(engine: Engine, n: int, on: dt.date) -> Sent:
+    """Run `n` more lifecycles, recording every statement and transaction end they send."""
+    sent: Sent = []
+
+    def one(_c: object, _cur: object, sql: str, params: object, _ctx: object,
+            many: bool) -> None:
+        sent.append(("many" if many else "one", sql, params))
+
+    def commit(_c: object) -> None:
+        sent.append(("commit", None, None))
+
+    def rollback(_c: object) -> None:
+        sent.append(("rollback", None, None))
+
+    hooks = [("before_cursor_execute", one), ("commit", commit), ("rollback", rollback)]
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    for i in range(n):
+        lifecycle(engine, on + dt.timedelta(days=i % 40))
+    for name, hook in hooks:
+        event.remove(engine, name, hook)
+    return sent
+
+
+def replay(path: Path, sent: Sent) -> tuple[float, float]:
+    """Send `sent` through bare sqlite3 on `path` (WAL, synchronous=FULL): (seconds, COMMIT s)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    committing = 0.0
+    start = time.perf_counter()
+    for kind, sql, params in sent:
+        if kind == "one":
+            conn.execute(sql, params)  # type: ignore[arg-type]
+        elif kind == "many":
+            conn.executemany(sql, params)  # type: ignore[arg-type]
+        else:
+            at = time.perf_counter()
+            conn.execute("COMMIT" if kind == "commit" else "ROLLBACK")
+            committing += time.perf_counter() - at
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed, committing
+
+
+def _floor(engine: Engine, path: Path, n: int, on: dt.date) -> tuple[float, float]:
+    """The database's share of `n` lifecycles: their SQL replayed bare on a copy of `path`."""
+    engine.dispose()  # the copy must hold every page: fold the WAL in with no one connected
+    folding = sqlite3.connect(path)
+    folding.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    folding.close()
+    copy = fresh(path.with_name(f"{path.stem}-floor.db"))
+    shutil.copyfile(path, copy)
+    sent = _record(engine, n, on)
+    return replay(copy, sent)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300, help="lifecycles to time (default 300)")
@@ -116,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     raw_seconds = raw_inserts(OUT / "lifecycle-raw.db", args.raw_rows)
 
     acsa_home = home("lifecycle")
-    engine = make_engine(f"sqlite:///{fresh(OUT / 'lifecycle.db')}")
+    path = fresh(OUT / "lifecycle.db")
+    engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
     with unit_of_work(engine) as s:
         setup_world(s, acsa_home)
@@ -129,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
     commit_seconds = committing[0]
+    floor_seconds, floor_commit = _floor(engine, path, args.n, first)
     engine.dispose()
 
     transitions = args.n * TRANSITIONS
@@ -148,7 +216,17 @@ def main(argv: list[str] | None = None) -> int:
          f"{args.n / seconds / raw_rate:.3f}"],
         ["  of which COMMIT (WAL write + fsync)", f"{transitions:,}", f"{commit_seconds:.2f}",
          rate(transitions, commit_seconds), f"{transitions / commit_seconds / raw_rate:.2f}"],
+        ["same SQL replayed by bare sqlite3", f"{transitions:,}", f"{floor_seconds:.2f}",
+         rate(transitions, floor_seconds), f"{transitions / floor_seconds / raw_rate:.2f}"],
+        ["  of which COMMIT", f"{transitions:,}", f"{floor_commit:.2f}",
+         rate(transitions, floor_commit), f"{transitions / floor_commit / raw_rate:.2f}"],
     ]))
+    print()
+    print(f"Per transition: {seconds / transitions * 1000:.3f} ms through the services, "
+          f"{floor_seconds / transitions * 1000:.3f} ms of it the database's work (the same SQL "
+          f"sent bare), {(seconds - floor_seconds) / transitions * 1000:.3f} ms the services' "
+          f"Python. At {TARGET:.2f} x raw a transition may take "
+          f"{1 / (TARGET * raw_rate) * 1000:.3f} ms all in.")
     print()
     print(f"CPU time of the acsa transitions (user + system, which a busy machine moves less "
           f"than wall time): {cpu:.2f} s, {cpu / transitions * 1000:.2f} ms per transition\n")
