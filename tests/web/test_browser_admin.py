@@ -6,7 +6,7 @@ keyboard only (Tab, typing, arrow keys in the lists, Enter to send): a limit in 
 decimals is refused beside its field with the rest of the form as it was typed; corrected, the
 official is added and appears on People with the limit entered. Every administration page,
 in its refused state too, passes axe-core (WCAG 2.x A and AA). The form's screenshot goes to
-docs/screenshots/admin-official.png from the SQLite run.
+$ACSA_SCREENSHOTS/admin-official.png (docs/screenshots/ when refreshed) from the SQLite run.
 """
 
 from __future__ import annotations

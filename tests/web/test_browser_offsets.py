@@ -5,7 +5,8 @@ Japan's finance official opens Offsets from the menu, sees the open cash claims 
 PHJP, proposes an offset by keyboard; the Philippine finance official finds it in the register
 and approves it; both dashboards and the claims register then show the reduced balances. The
 same flow again in Japanese. Every offsets page passes axe-core (vendored, injected: nothing is
-fetched); the only screenshot is docs/screenshots/offset.png (the approved offset, SQLite run).
+fetched); the only screenshot is offset.png in $ACSA_SCREENSHOTS (see test_browser.py), of the
+approved offset, from the SQLite run.
 
 The demo has open cash claims one way only under PHJP (Japan owes the Philippines 825,300.00
 PHP), so each flow first adds a Philippine bill the other way through the services.

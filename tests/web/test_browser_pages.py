@@ -6,7 +6,7 @@ watches the check panel answer as they type (a method the agreement does not all
 then allowed), creates the draft and requests it; the draft's number then shows in the
 register. The same form in Japanese. Every new page passes axe-core (vendored in
 tests/web/vendor/, MPL-2.0, injected into the page: nothing is fetched) with no violation, and
-screenshots of the new pages go to docs/screenshots/ from the SQLite run.
+screenshots of the new pages go to $ACSA_SCREENSHOTS (see test_browser.py) from the SQLite run.
 """
 
 from __future__ import annotations
