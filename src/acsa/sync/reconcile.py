@@ -25,11 +25,14 @@ compares roots first (equal roots: the books agree, no leaf is looked at), then,
 months whose roots differ, leaf by leaf. `reconcile` drives the two steps against a partner
 that may be a file, an HTTP node or another database.
 
-Speed. Computing a book reads every order with the concatenation of its ledger sums (grouped
-by book, account and commodity, found by order through the indexes of migration 0011, in the
-orders' statement on SQLite, one aggregation of the agreement's lines on PostgreSQL) and every
-claim with its outstanding sum (from the covering index of its receivable lines), through the
-DB-API cursor, one short row per order or claim. A summary of every month then caches, in
+Speed. Computing a book reads every order, the concatenation of its ledger sums (grouped by
+book, account and commodity) and every claim with its outstanding sum (from the covering index of its receivable lines), through the
+DB-API cursor, one short row per order or claim. The sums are those the database keeps per
+order as lines are posted (`order_sums`, migration 0013: one aggregation of the agreement's
+rows, or lookups by order when few are asked for); an order with a line posted after the date
+or above the watermark, or every order on a database without the trigger, has them summed from
+its ledger lines (found by order through the indexes of migration 0011, in the orders'
+statement on SQLite, one aggregation of the agreement's lines on PostgreSQL). A summary of every month then caches, in
 `node_settings` (key `reconcile:<agreement>:<as_of>`), each bucket's root, counts and member
 order ids, with the positions it covers: the highest ledger line id W with the number of lines
 up to it, and the highest row C of the change log (`acsa.sync.digests`, migration 0012:
@@ -242,6 +245,70 @@ def _amounts(session: Session, agreement: str, as_of: dt.date, w: int,
             in _raw(session, _amounts_sql(pg, len(ranges or ())), params)}
 
 
+SUMS_TRIGGER = "ledger_lines_order_sums"
+
+
+def sums_kept(session: Session) -> bool:
+    """Whether the database keeps `order_sums` (migration 0013): its trigger is there (and
+    enabled). Without it the sums are read from the ledger lines."""
+    if _pg(session):
+        sql = ("SELECT count(*) FROM pg_trigger WHERE tgname = ? AND NOT tgisinternal "
+               "AND tgenabled <> 'D'")
+    else:
+        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+    return int(_raw(session, sql, [SUMS_TRIGGER])[0][0]) == 1
+
+
+def _kept_sums_sql(pg: bool, n_ids: int, month_ranges: int) -> str:
+    """Per order of the agreement (of the ids, or of the orders of the month ranges): the
+    canonical amounts text of its kept sums (zero sums left out), and whether a line behind
+    them is posted after the date or above the watermark. Parameters: RS, date, watermark, US,
+    US, US, agreement, then the ids, or the agreement and the month ranges."""
+    where = ""
+    if n_ids:
+        where = f" AND {_in('order_id', n_ids)}"
+    elif month_ranges:
+        where = (" AND order_id IN (SELECT id FROM orders WHERE agreement_code = ? AND ("
+                 + " OR ".join(["(order_on >= ? AND order_on < ?)"] * month_ranges) + "))")
+    return (f"SELECT order_id, {_concat(pg)}, max(last_posted_on) > ? OR max(last_line_id) > ? "
+            "FROM (SELECT order_id, last_posted_on, last_line_id, CASE WHEN amount <> 0 THEN "
+            "book || ? || account || ? || commodity || ? || amount END AS part "
+            f"FROM order_sums WHERE agreement_code = ?{where}) s GROUP BY order_id")
+
+
+def _kept_sums(session: Session, agreement: str, day: str, w: int, pair: list[str],
+               orders: dict[int, Any], few: bool,
+               ranges: list[tuple[dt.date, dt.date]] | None) -> dict[int, str]:
+    """order id -> canonical amounts text, for the orders given, from `order_sums`: one
+    aggregation of the agreement's kept sums (of the month ranges given, all when None), or
+    lookups by order when they are few. An order with a line posted after the date or above
+    the watermark has its sums read from its ledger lines instead."""
+    pg = _pg(session)
+    head = [RS, day, w, US, US, US, agreement]
+    if few:
+        got = [r for chunk in _chunks(orders)
+               for r in _raw(session, _kept_sums_sql(pg, len(chunk), 0), head + chunk)]
+    elif ranges is not None and not ranges:
+        got = []
+    else:
+        spans = ranges or []
+        months = [agreement] + [d.isoformat() for span in spans for d in span] if spans else []
+        got = _raw(session, _kept_sums_sql(pg, 0, len(spans)), head + months)
+    texts: dict[int, str] = {}
+    stale: list[int] = []
+    for order_id, concat, later in got:
+        if order_id not in orders:
+            continue
+        if later:
+            stale.append(order_id)
+        elif concat:
+            texts[order_id] = _canonical(concat, pg)
+    if stale:
+        rows = _orders(session, agreement, day, pair, ids=stale, sums_upto=w)
+        texts.update({r[0]: _canonical(r[4], pg) for r in rows if r[4]})
+    return texts
+
+
 def _chunks(ids: Iterable[int], size: int = 500) -> Iterator[list[int]]:
     ordered = sorted(set(ids))
     for k in range(0, len(ordered), size):
@@ -354,12 +421,17 @@ def _build(session: Session, agreement: str, as_of: dt.date, pair: list[str], w:
     pg = _pg(session)
     ids = None if ids is None else set(ids)
     few = ids is not None and len(ids) <= BY_ID
-    inline = few or not pg  # the sums by order, in the orders' statement
+    summed = sums_kept(session)
+    inline = not summed and (few or not pg)  # the sums by order, in the orders' statement
     rows = _orders(session, agreement, day, pair, ids=ids, ranges=ranges,
                    sums_upto=w if inline else None)
     orders = {r[0]: (r[1], r[2], (r[3], bucket_of(r[1]))) for r in rows}
     claims = _claims(session, agreement, day, list(orders) if few else None)
-    if inline:
+    if summed:
+        texts = _kept_sums(session, agreement, day, w, pair, orders, few,
+                           ranges if ids is None else
+                           _ranges({key[0] for _, _, key in orders.values()}))
+    elif inline:
         texts = {r[0]: _canonical(r[4], pg) for r in rows if r[4]}
     else:
         texts = _amounts(session, agreement, as_of, w, ranges if ids is None else
