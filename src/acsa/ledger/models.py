@@ -61,11 +61,12 @@ class LedgerLine(Base):
     kind: Mapped[str | None] = mapped_column(String(10))
 
 
+
 class OrderSum(Base):
     """The sum of an order's ledger lines per book, account and commodity, kept by the
-    database (a trigger on `ledger_lines`, migration 0013) for reconciliation: how many lines,
-    and the latest posting date and line id among them. Lines of entries without an order are
-    summed under order id 0."""
+    database (a trigger on `ledger_lines`, migration 0013; see acsa.ledger.sums): how many
+    lines, and the latest posting date and line id among them. Lines of entries without an
+    order are summed under order id 0."""
 
     __tablename__ = "order_sums"
     __table_args__ = {"sqlite_with_rowid": False}
@@ -75,6 +76,23 @@ class OrderSum(Base):
     book: Mapped[str] = mapped_column(String(3), primary_key=True)
     account: Mapped[str] = mapped_column(String(60), primary_key=True)
     commodity: Mapped[str] = mapped_column(String(80), primary_key=True)
+    amount: Mapped[int]
+    lines: Mapped[int]
+    last_posted_on: Mapped[dt.date] = mapped_column(Date)
+    last_line_id: Mapped[int]
+
+
+class ClaimSum(Base):
+    """The sum of a claim's lines in one receivable account and commodity (what is
+    outstanding on it), kept by the database as `OrderSum` is."""
+
+    __tablename__ = "claim_sums"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    claim_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(String(60), primary_key=True)
+    commodity: Mapped[str] = mapped_column(String(80), primary_key=True)
+    agreement_code: Mapped[str] = mapped_column(String(12))
     amount: Mapped[int]
     lines: Mapped[int]
     last_posted_on: Mapped[dt.date] = mapped_column(Date)

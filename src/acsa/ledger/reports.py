@@ -22,6 +22,7 @@ from acsa import gcpause, money
 from acsa.agreements.domain import Agreement, Ceiling
 from acsa.db.engine import written_since_begin
 from acsa.ledger import domain as books
+from acsa.ledger import sums
 from acsa.ledger.models import LedgerLine
 from acsa.orders.domain import add_months
 from acsa.orders.models import Order
@@ -216,12 +217,29 @@ _RECEIVABLE_PARAMS = {f"acc_{books.METHOD_SUFFIX[m]}": books.receivable(m)
                       for m in ("cash", "rik", "eve")}
 
 
-def _ageing_sql(posted_on: str, agreement: bool) -> str:
-    sums = "\n      UNION ALL".join(
+# ... or, where the database keeps claim_sums (acsa.ledger.sums), from those: one row per claim,
+# receivable account and commodity instead of every receivable line, each row's sum taken from
+# its lines (the same covering index) only when one of them is posted after the date
+_AGEING_KEPT = """
+      SELECT claim_id, commodity, CASE WHEN {last} <= :as_of THEN amount ELSE (
+        SELECT coalesce(SUM(l.amount), 0) FROM ledger_lines l WHERE l.account = k.account
+        AND l.claim_id = k.claim_id AND l.commodity = k.commodity AND {posted_on} <= :as_of)
+        END AS owed
+      FROM claim_sums k WHERE (amount <> 0 OR {last} > :as_of){agreement}"""
+
+
+def _ageing_sql(posted_on: str, agreement: bool, kept: bool = False) -> str:
+    if kept:
+        plus = "+" if posted_on.startswith("+") else ""
+        parts = _AGEING_KEPT.format(
+            last=f"{plus}k.last_posted_on", posted_on=f"{plus}l.posted_on",
+            agreement=" AND k.agreement_code = :agreement" if agreement else "")
+        return _AGEING_SQL.format(sums=parts) + " AND s.owed <> 0"
+    parts = "\n      UNION ALL".join(
         _AGEING_SUMS.format(account=name, posted_on=posted_on,
                             agreement=" AND agreement_code = :agreement" if agreement else "")
         for name in _RECEIVABLE_PARAMS)
-    return _AGEING_SQL.format(sums=sums)
+    return _AGEING_SQL.format(sums=parts)
 
 
 _PLACEHOLDER = re.compile(r":(\w+)")
@@ -261,7 +279,9 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
     params: dict[str, object] = {**_RECEIVABLE_PARAMS, "as_of": _date_param(dialect, as_of)}
     if agreement:
         params["agreement"] = agreement
-    sql = _ageing_sql(_posted_on(dialect), bool(agreement))
+    session.flush()  # as session.execute would autoflush
+    kept = sums.kept(session.connection(), sums.CLAIM_TRIGGER)
+    sql = _ageing_sql(_posted_on(dialect), bool(agreement), kept)
     out: list[AgeingRow] = []
     append, pop = out.append, out.pop
     # many claims share a delivery or due date: each date is read, aged and bucketed once

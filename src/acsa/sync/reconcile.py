@@ -26,13 +26,15 @@ months whose roots differ, leaf by leaf. `reconcile` drives the two steps agains
 that may be a file, an HTTP node or another database.
 
 Speed. Computing a book reads every order, the concatenation of its ledger sums (grouped by
-book, account and commodity) and every claim with its outstanding sum (from the covering index of its receivable lines), through the
-DB-API cursor, one short row per order or claim. The sums are those the database keeps per
-order as lines are posted (`order_sums`, migration 0013: one aggregation of the agreement's
-rows, or lookups by order when few are asked for); an order with a line posted after the date
-or above the watermark, or every order on a database without the trigger, has them summed from
-its ledger lines (found by order through the indexes of migration 0011, in the orders'
-statement on SQLite, one aggregation of the agreement's lines on PostgreSQL). A summary of every month then caches, in
+book, account and commodity) and every claim with its outstanding sum, through the DB-API
+cursor, one short row per order or claim. The sums are those the database keeps as lines are
+posted (`order_sums` and `claim_sums`, migration 0013, acsa.ledger.sums: one aggregation of
+the agreement's order rows, or lookups by order when few are asked for). An order or claim
+with a line posted after the date (or, for an order, above the watermark), or every one on a
+database without the triggers, has its sums read from its ledger lines (an order's found
+through the indexes of migration 0011, in the orders' statement on SQLite, one aggregation of
+the agreement's lines on PostgreSQL; a claim's from the covering index of its receivable
+lines). A summary of every month then caches, in
 `node_settings` (key `reconcile:<agreement>:<as_of>`), each bucket's root, counts and member
 order ids, with the positions it covers: the highest ledger line id W with the number of lines
 up to it, and the highest row C of the change log (`acsa.sync.digests`, migration 0012:
@@ -74,6 +76,7 @@ from acsa import errors, gcpause
 from acsa.agreements import service as agreements
 from acsa.audit.chain import canonical_json, content_hash
 from acsa.ledger import domain as books
+from acsa.ledger import sums
 from acsa.sync import digests
 
 FORMAT = "acsa-reconcile/2"
@@ -245,18 +248,10 @@ def _amounts(session: Session, agreement: str, as_of: dt.date, w: int,
             in _raw(session, _amounts_sql(pg, len(ranges or ())), params)}
 
 
-SUMS_TRIGGER = "ledger_lines_order_sums"
-
-
 def sums_kept(session: Session) -> bool:
-    """Whether the database keeps `order_sums` (migration 0013): its trigger is there (and
-    enabled). Without it the sums are read from the ledger lines."""
-    if _pg(session):
-        sql = ("SELECT count(*) FROM pg_trigger WHERE tgname = ? AND NOT tgisinternal "
-               "AND tgenabled <> 'D'")
-    else:
-        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"
-    return int(_raw(session, sql, [SUMS_TRIGGER])[0][0]) == 1
+    """Whether the database keeps `order_sums` and `claim_sums` (acsa.ledger.sums)."""
+    conn = session.connection()
+    return sums.kept(conn, sums.ORDER_TRIGGER) and sums.kept(conn, sums.CLAIM_TRIGGER)
 
 
 def _kept_sums_sql(pg: bool, n_ids: int, month_ranges: int) -> str:
@@ -391,22 +386,34 @@ def _orders(session: Session, agreement: str, day: str, pair: list[str], *,
 
 
 _CLAIMS = ("SELECT c.id, c.number, c.order_id, c.state, c.method, c.currency, c.amount_minor, "
-           "c.quantity, c.unit, c.commodity, (SELECT coalesce(sum(l.amount), 0) "
-           "FROM ledger_lines l WHERE l.account IN (?, ?, ?) AND l.claim_id = c.id "
-           "AND l.posted_on <= ?) FROM claims c{hint} "
+           "c.quantity, c.unit, c.commodity, {outstanding} FROM claims c{hint} "
            "WHERE c.agreement_code = ? AND c.issued_on <= ?")
+# what is outstanding on the day: the sum of the claim's creditor's receivable lines
+_FROM_LINES = ("(SELECT coalesce(sum(l.amount), 0) FROM ledger_lines l "
+               "WHERE l.account IN (?, ?, ?) AND l.claim_id = c.id AND l.posted_on <= ?)")
+# ... or of its kept sums, each from its lines if one is posted after the day
+_FROM_KEPT = ("(SELECT coalesce(sum(CASE WHEN s.last_posted_on <= ? THEN s.amount ELSE "
+              "(SELECT coalesce(sum(l.amount), 0) FROM ledger_lines l WHERE l.account = "
+              "s.account AND l.claim_id = s.claim_id AND l.commodity = s.commodity "
+              "AND l.posted_on <= ?) END), 0) FROM claim_sums s WHERE s.claim_id = c.id)")
 
 
-def _claims(session: Session, agreement: str, day: str, order_ids: list[int] | None
-            ) -> list[tuple[Any, ...]]:
+def _claims(session: Session, agreement: str, day: str, order_ids: list[int] | None,
+            summed: bool = False) -> list[tuple[Any, ...]]:
     """The agreement's claims issued on or before the day (all, or those of the orders given),
-    each with what is outstanding on the day: the sum of its creditor's receivable lines, a
-    few lookups in the covering index ix_ledger_lines_claim_sums."""
-    params = [*RECEIVABLES, day, agreement, day]
+    each with what is outstanding on the day: the sum of its creditor's receivable lines, from
+    the kept sums (`summed`) or a few lookups in the covering index
+    ix_ledger_lines_claim_sums."""
+    if summed:
+        outstanding, params = _FROM_KEPT, [day, day, agreement, day]
+    else:
+        outstanding, params = _FROM_LINES, [*RECEIVABLES, day, agreement, day]
     if order_ids is None:
-        return _raw(session, _CLAIMS.format(hint=""), params, heavy=True)
+        return _raw(session, _CLAIMS.format(outstanding=outstanding, hint=""), params,
+                    heavy=True)
     # by order (SQLite, without statistics, would rather scan the agreement's claims)
-    sql = _CLAIMS.format(hint="" if _pg(session) else " INDEXED BY ix_claims_order_id")
+    sql = _CLAIMS.format(outstanding=outstanding,
+                         hint="" if _pg(session) else " INDEXED BY ix_claims_order_id")
     return [r for chunk in _chunks(order_ids)
             for r in _raw(session, f"{sql} AND {_in('c.order_id', len(chunk))}",
                           params + chunk, heavy=True)]
@@ -426,7 +433,7 @@ def _build(session: Session, agreement: str, as_of: dt.date, pair: list[str], w:
     rows = _orders(session, agreement, day, pair, ids=ids, ranges=ranges,
                    sums_upto=w if inline else None)
     orders = {r[0]: (r[1], r[2], (r[3], bucket_of(r[1]))) for r in rows}
-    claims = _claims(session, agreement, day, list(orders) if few else None)
+    claims = _claims(session, agreement, day, list(orders) if few else None, summed)
     if summed:
         texts = _kept_sums(session, agreement, day, w, pair, orders, few,
                            ranges if ids is None else
