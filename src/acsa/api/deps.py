@@ -63,10 +63,10 @@ def current_viewer(request: Request) -> Viewer:
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise NotSignedIn("the Authorization header must be 'Bearer <token>'")
-            user = users.resolve_token(session, token.strip())
-            if user is None:
+            found_token = users.find_token(session, token.strip())
+            if found_token is None:
                 raise NotSignedIn("the API token is unknown, revoked or expired")
-            return users.viewer_of(session, user)
+            return users.viewer_of(session, *found_token)
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise NotSignedIn("not signed in")

@@ -143,8 +143,10 @@ def _end_sessions(s: Session, user: User) -> None:
 
 # --- account actions -------------------------------------------------------------------------
 def set_disabled(s: Session, *, username: str, party: str, disabled: bool, actor: str) -> User:
-    """Disable a user of `party` (sign-in, sessions and API tokens stop working at once) or
-    enable them again. Idempotent: a second request changes nothing and records nothing."""
+    """Disable a user of `party` (sign-in, sessions and API tokens stop working at once: the
+    sessions end and the tokens are revoked, so enabling the user again does not bring them
+    back) or enable them again. Idempotent: a second request changes nothing and records
+    nothing."""
     user = own_user(s, username, party)
     _not_self(user, actor, "disable or enable")
     if user.disabled == disabled:
@@ -156,13 +158,16 @@ def set_disabled(s: Session, *, username: str, party: str, disabled: bool, actor
     audit.append(s, party=party, actor=actor,
                  action="user.disabled" if disabled else "user.enabled",
                  subject=f"user:{username}", payload={})
+    if disabled:
+        users.revoke_all_tokens(s, user, actor=actor, reason="user disabled")
     return user
 
 
 def reset_password(s: Session, *, username: str, party: str, password: str,
                    actor: str) -> User:
-    """Give a user of `party` a new password under the password policy, lift a lockout and
-    end the user's browser sessions (API tokens are separate credentials and stay)."""
+    """Give a user of `party` a new password under the password policy, lift a lockout, end
+    the user's browser sessions and revoke the user's API tokens (whoever held the account
+    before the reset may have made tokens with it)."""
     user = own_user(s, username, party)
     _not_self(user, actor, "reset the password of")
     users.check_password_policy(password)
@@ -172,6 +177,7 @@ def reset_password(s: Session, *, username: str, party: str, password: str,
     s.flush()
     audit.append(s, party=party, actor=actor, action="user.password_reset",
                  subject=f"user:{username}", payload={})
+    users.revoke_all_tokens(s, user, actor=actor, reason="password reset")
     return user
 
 

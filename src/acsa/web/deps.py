@@ -80,7 +80,9 @@ def page(request: Request) -> Page:
 
 
 def check_csrf(sent: str | None, expected: str | None) -> None:
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
+    """Constant-time, as bytes: `compare_digest` raises TypeError on non-ASCII text."""
+    if not sent or not expected or not hmac.compare_digest(
+            sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")):
         raise CsrfRefused()
 
 

@@ -63,11 +63,14 @@ def _token_out(t: ApiToken, raw: str | None = None) -> TokenOut:
 @router.post("/tokens", response_model=TokenOut, status_code=201)
 def create_token(body: TokenCreate, request: Request,
                  viewer: Viewer = deps.ViewerDep) -> TokenOut:
-    """A bearer token for a system acting as this user. The token is shown only now."""
+    """A bearer token for a system acting as this user. The token is shown only now. A token
+    made with a bearer token expires no later than that token, and is revoked with it."""
     def go(s: Session) -> TokenOut:
         user = s.get(User, viewer.user_id)
         assert user is not None
-        token, raw = users.create_token(s, user, name=body.name, days=body.days)
+        made_with = s.get(ApiToken, viewer.token_id) if viewer.token_id is not None else None
+        token, raw = users.create_token(s, user, name=body.name, days=body.days,
+                                        made_with=made_with)
         return _token_out(token, raw)
     return deps.run(request, go)
 

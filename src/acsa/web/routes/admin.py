@@ -8,7 +8,8 @@
   the validity (its last day deactivates them) or the unit (`parties.change_official`, sent to
   the partners as `official.changed`).
 * `GET /admin/accounts/{username}`, `POST .../password`, `.../disable`, `.../enable`: a user's
-  account: reset the password, disable or enable it (`web.admin_forms`).
+  account: reset the password, disable or enable it (`web.admin_forms`). A reset and a
+  disabling also revoke all the user's API tokens (in `web.admin_forms`).
 * `GET/POST /admin/activities/new`: register an activity under the party's agreements.
 * `GET/POST /admin/rates/new`: record an exchange rate (administrators and finance
   officials, as in the API).
@@ -589,9 +590,15 @@ def _reset(s: Session, p: deps.Page, username: str, data: FormData) -> None:
                                password=values["password"], actor=p.viewer.username)
 
 
+def _disable(s: Session, p: deps.Page, username: str, disabled: bool) -> None:
+    admin_forms.set_disabled(s, username=username, party=p.viewer.party, disabled=disabled,
+                             actor=p.viewer.username)
+
+
 @router.post("/accounts/{username}/password")
 async def reset_password(username: str, request: Request) -> Response:
-    """A new password for a user of the administrator's party (their sessions end)."""
+    """A new password for a user of the administrator's party (their sessions end and their
+    API tokens are revoked)."""
     data = await request.form(max_files=0, max_fields=10)
     return await run_in_threadpool(_account_act, request, username, data, "password",
                                    lambda s, p: _reset(s, p, username, data))
@@ -600,16 +607,12 @@ async def reset_password(username: str, request: Request) -> Response:
 @router.post("/accounts/{username}/disable")
 async def disable(username: str, request: Request) -> Response:
     data = await request.form(max_files=0, max_fields=10)
-    return await run_in_threadpool(
-        _account_act, request, username, data, "disabled",
-        lambda s, p: admin_forms.set_disabled(s, username=username, party=p.viewer.party,
-                                              disabled=True, actor=p.viewer.username))
+    return await run_in_threadpool(_account_act, request, username, data, "disabled",
+                                   lambda s, p: _disable(s, p, username, True))
 
 
 @router.post("/accounts/{username}/enable")
 async def enable(username: str, request: Request) -> Response:
     data = await request.form(max_files=0, max_fields=10)
-    return await run_in_threadpool(
-        _account_act, request, username, data, "enabled",
-        lambda s, p: admin_forms.set_disabled(s, username=username, party=p.viewer.party,
-                                              disabled=False, actor=p.viewer.username))
+    return await run_in_threadpool(_account_act, request, username, data, "enabled",
+                                   lambda s, p: _disable(s, p, username, False))
