@@ -70,6 +70,14 @@ def check_owner(session: Session, ev: InboxEvent, body: dict[str, Any]) -> None:
         if ownership.OWNER[kind] == "self" and party != ev.origin:
             raise errors.NotOwner(f"{ev.origin} cannot add {kind.split('.')[0]} "
                                   f"{body.get('code')} of {party}")
+        if kind == "activity.added":
+            # an activity runs under agreements: each its author's, or a third nation would
+            # add activities the two parties' orders name
+            for code in body.get("agreements") or []:
+                if ev.origin not in agreements.get(session, str(code)).parties:
+                    raise errors.NotOwner(f"{ev.origin} cannot add activity "
+                                          f"{body.get('code')} under agreement {code}: it is "
+                                          "not a party to it", field="agreements")
         if kind == "rate.added" and body.get("agreement"):
             # an agreement's fixed rate is for its parties to set, not a third nation's
             code = str(body["agreement"])

@@ -45,6 +45,28 @@ def _check_types(data: dict[str, Any], types: dict[str, type], what: str) -> Non
                                        f"{'text' if kind is str else kind.__name__}")
 
 
+def _check_seqs(events: list[dict[str, Any]], a: int, b: int) -> None:
+    """The events' seqs against the range (a, b] the bundle vouches for: each after `a`, in
+    the order the sender made them and each once (two events with one seq are two versions of
+    one event: the receiver would keep the first, drop the other unseen and acknowledge it),
+    and none after `b` unless the range is empty (a == b: a partial bundle, which vouches for
+    no range and may carry any later events). A sender's export never makes another bundle."""
+    last = a
+    for i, e in enumerate(events):
+        seq = e["seq"]
+        if seq <= a or (a < b < seq):
+            raise errors.BundleInvalid(
+                f"event {i + 1} of the bundle ({e['id']}): its seq {seq} is outside the "
+                f"bundle's range ({a}, {b}]", field="seq")
+        if seq <= last:
+            raise errors.BundleInvalid(
+                f"event {i + 1} of the bundle ({e['id']}): its seq {seq} "
+                + ("repeats an earlier event's" if any(x["seq"] == seq for x in events[:i])
+                   else "comes after a later one's")
+                + ": a bundle holds each seq once, in order", field="seq")
+        last = seq
+
+
 def event_bytes(event: dict[str, Any]) -> bytes:
     """What an event's signature covers: every field but `sig`, canonical JSON."""
     return canonical_json({k: event[k] for k in EVENT_FIELDS}).encode("utf-8")
@@ -107,6 +129,7 @@ def parse(raw: bytes) -> dict[str, Any]:
         if not all(isinstance(d, str) for d in e["deps"]):
             raise errors.BundleInvalid(f"event {i + 1} of the bundle: its deps are not event "
                                        "ids")
+    _check_seqs(events, a_b[0], a_b[1])
     if events_digest(events) != data["events_sha256"]:
         raise errors.BundleInvalid("the events do not match the bundle's digest: the bundle "
                                    "was altered after it was signed")

@@ -63,8 +63,17 @@ def export(session: Session, *, to: str, since: int | None = None,
     signer = keys.node_signer(session, passphrase)
     progress = _progress(session, to)
     start = progress.acked if since is None else since
+    # the range's end first, and only the events up to it: an event another transaction
+    # commits meanwhile (PostgreSQL reads each statement afresh) would otherwise be inside the
+    # range and not in the bundle, acknowledged by the partner and never sent
+    head = session.scalar(select(func.max(OutboxEvent.seq))) or 0
+    if since is not None and not 0 <= since <= head:
+        raise errors.InvalidInput(
+            f"since {since} is not one of our events: we have made events 1 to {head}",
+            field="since", hint=f"Give a seq from 0 (everything) to {head}, or leave --since "
+            "out to send what the partner has not acknowledged.")
     rows = list(session.scalars(select(OutboxEvent).where(
-        OutboxEvent.seq > start, OutboxEvent.to_party.in_((to, "*")))
+        OutboxEvent.seq > start, OutboxEvent.seq <= head, OutboxEvent.to_party.in_((to, "*")))
         .order_by(OutboxEvent.seq).limit(limit)))
     # an event signed with one of our keys revoked since (a lost laptop) would be refused by
     # every partner, and a partner's acknowledgement would then move past it: signed again
@@ -82,7 +91,6 @@ def export(session: Session, *, to: str, since: int | None = None,
             row.signature = signer.sign(bundle.event_bytes(event))
         event["sig"] = row.signature
         events.append(event)
-    head = session.scalar(select(func.max(OutboxEvent.seq))) or 0
     if limit is not None and len(rows) == limit:
         head = rows[-1].seq
     data: dict[str, Any] = {
@@ -266,9 +274,16 @@ def import_bundle(engine: Engine, raw: bytes, *, progress: Progress | None = Non
     return result
 
 
+def _authored(s: Session) -> int:
+    """The seq of our last event: no partner can hold any after it."""
+    return s.scalar(select(func.max(OutboxEvent.seq))) or 0
+
+
 def _record_progress(s: Session, sender: str, me: str, data: dict[str, Any]) -> None:
     p = _progress(s, sender)
-    acked = int(data["acks"].get(me, 0))
+    # an acknowledgement past our last event (a partner's bug) would make every later export
+    # start after events we have not made yet, which would then never be sent: cut to it
+    acked = min(int(data["acks"].get(me, 0)), _authored(s))
     p.acked = max(p.acked, acked)
     a, b = (int(x) for x in data["range"])
     ranges = [tuple(r) for r in json.loads(p.ranges)] + [(a, b)]
@@ -317,7 +332,10 @@ def _prepare_batch(s: Session, ids: list[str]) -> None:
     sa_event.listen(s, "loaded_as_persistent", _keep_alive)
     sa_event.listen(s, "pending_to_persistent", _keep_alive)
     audit.keep_head(s)
-    batch = list(s.scalars(select(InboxEvent).where(InboxEvent.event_id.in_(ids))))
+    # locked (in one order, so two runs never deadlock): on PostgreSQL another import's run
+    # applying the same pending events waits for this batch, then finds them applied
+    batch = list(s.scalars(select(InboxEvent).where(InboxEvent.event_id.in_(ids))
+                           .order_by(InboxEvent.event_id).with_for_update()))
     deps = {d for ev in batch for d in json.loads(ev.deps)} - set(ids)
     if deps:
         list(s.scalars(select(InboxEvent).where(InboxEvent.event_id.in_(sorted(deps)))))
@@ -339,8 +357,9 @@ def run_pending(engine: Engine, result: ImportResult | None = None, *,
                 progress: Progress | None = None) -> ImportResult:
     """Apply every pending event whose dependencies are here, until nothing more can be. Each
     event is applied in a savepoint of its own (all or nothing per event) and a transaction is
-    committed every BATCH events: an import killed half-way loses at most the uncommitted
-    batch, whose events are still pending and are applied by the next run."""
+    committed every BATCH events, holding the lock of its events (another run waits for it):
+    an import killed half-way loses at most the uncommitted batch, whose events are still
+    pending and are applied by the next run."""
     result = result or ImportResult(bundle_id="", sender="", events=0)
     with Session(engine) as s:
         me = node.require_party(s)
@@ -747,5 +766,5 @@ def received_from(session: Session, party: str) -> int:
 def record_ack(session: Session, party: str, acked: int) -> None:
     """`party` says it holds all our events for it up to seq `acked`."""
     row = _progress(session, party)
-    row.acked = max(row.acked, acked)
+    row.acked = max(row.acked, min(acked, _authored(session)))
     session.flush()
