@@ -34,6 +34,19 @@ _GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 ROUNDING = ROUND_HALF_EVEN  # banker's rounding: no drift when many conversions are summed
 
+# Amounts are stored as integer minor units in 64-bit (BIGINT) columns, which end at about
+# 9.2 x 10^18: an amount is kept to at most 18 digits of minor units, so that it fits with room
+# for a few sums. `Money.of` refuses a larger amount as input, and the services check a value
+# computed from amounts (a line's price times its quantity, a conversion) with `storable`
+# before they store it: never left to fail in the database. (Arithmetic on Money itself is
+# not capped: a report may compute with larger intermediate values.)
+MAX_MINOR = 10**18 - 1
+
+# Rates are stored as text of at most 40 characters (the rate as recorded, and the rate a
+# settlement or an offset used, which for a pair recorded the other way round is the
+# reciprocal to 28 significant digits): a rate is kept between these bounds, and short enough.
+MIN_RATE, MAX_RATE, RATE_CHARS = Decimal("1E-9"), Decimal("1E+9"), 40
+
 
 def exponent(currency: str) -> int:
     try:
@@ -45,6 +58,20 @@ def exponent(currency: str) -> int:
 def check_currency(currency: str) -> str:
     exponent(currency)
     return currency
+
+
+def storable(amount: Money, *, field: str | None, what: str = "") -> Money:
+    """`amount` if it can be stored (at most MAX_MINOR minor units either way); otherwise
+    InvalidAmount naming `field`, saying what the amount is (`what`, e.g. "line 1: 10,000 L at
+    9,000,000 JPY")."""
+    if abs(amount.minor) <= MAX_MINOR:
+        return amount
+    largest = Money(MAX_MINOR, amount.currency)
+    raise InvalidAmount(
+        f"{what + ' is ' if what else ''}{amount}: too large; acsa keeps amounts up to "
+        f"{largest} (18 digits of {amount.currency} minor units)", field=field,
+        hint="Check the amount, the quantity and the unit price: no real support is worth "
+             "this much.")
 
 
 @dataclass(frozen=True, slots=True, order=False)
@@ -65,26 +92,34 @@ class Money:
         return cls(0, currency)
 
     @classmethod
-    def of(cls, amount: Decimal | int | str, currency: str) -> Money:
+    def of(cls, amount: Decimal | int | str, currency: str, *,
+           field: str | None = None) -> Money:
         """An amount written in major units ("1250.50", PHP). More decimals than the currency
-        has are refused rather than silently rounded: a price is what the officer wrote."""
+        has are refused rather than silently rounded: a price is what the officer wrote. More
+        than MAX_MINOR minor units either way is refused as too large to store; `field` names
+        the input in the refusal."""
         exp = exponent(currency)
         try:
             value = Decimal(str(amount))
         except InvalidOperation:
-            raise InvalidAmount(f"{amount!r} is not a number") from None
+            raise InvalidAmount(f"{amount!r} is not a number", field=field) from None
         if not value.is_finite():
-            raise InvalidAmount(f"{amount!r} is not a finite number")
+            raise InvalidAmount(f"{amount!r} is not a finite number", field=field)
+        too_large = InvalidAmount(
+            f"{amount} {currency} is too large to be a real amount: acsa keeps amounts up to "
+            f"{Money(MAX_MINOR, currency)} (18 digits of {currency} minor units)", field=field)
         if value.adjusted() >= 18:
-            raise InvalidAmount(f"{amount} {currency} is too large to be a real amount")
+            raise too_large
         with localcontext() as ctx:
             ctx.prec = 60
             scaled = value.scaleb(exp)
         if scaled != scaled.to_integral_value():
             raise InvalidAmount(
                 f"{amount} {currency} has more than {exp} decimal place(s); "
-                f"{currency} is counted in units of {Decimal(1).scaleb(-exp)}"
+                f"{currency} is counted in units of {Decimal(1).scaleb(-exp)}", field=field
             )
+        if abs(scaled) > MAX_MINOR:
+            raise too_large
         return cls(int(scaled), currency)
 
     @classmethod
@@ -217,10 +252,23 @@ def total(amounts: Sequence[Money], currency: str) -> Money:
 
 
 def parse_rate(text: str | Decimal) -> Decimal:
+    """A rate as recorded: a positive number between MIN_RATE and MAX_RATE, written out (as
+    it is stored) in at most RATE_CHARS characters."""
     try:
         rate = Decimal(str(text))
     except InvalidOperation:
-        raise InvalidAmount(f"rate {text!r} is not a number") from None
+        raise InvalidAmount(f"rate {text!r} is not a number", field="rate") from None
     if not rate.is_finite() or rate <= 0:
-        raise InvalidAmount(f"rate {text!r} must be a positive number")
+        raise InvalidAmount(f"rate {text!r} must be a positive number", field="rate")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise InvalidAmount(
+            f"rate {text} is out of range: acsa keeps rates from {MIN_RATE:f} to {MAX_RATE:f} "
+            "units of the quote currency per unit of the base currency", field="rate",
+            hint="Check the rate and its direction: record the pair the other way round if "
+                 "that gives a rate in range.")
+    if len(format(rate, "f")) > RATE_CHARS:
+        raise InvalidAmount(
+            f"rate {text} has too many digits: written out it is {len(format(rate, 'f'))} "
+            f"characters, more than the {RATE_CHARS} a rate is kept in", field="rate",
+            hint="Give the rate with fewer decimal places, as its source publishes it.")
     return rate

@@ -190,11 +190,12 @@ def test_returning_while_deadlines_convert(world, db_url):
     returned quantity was once converted to cash as well."""
     number = make_order(world, "received", lines=[fuel_line("rik")])
     (ref,) = claim_numbers(world, number)
-    late = D(2027, 5, 13)
+    late = D(2027, 5, 13)  # the day the conversion is dated: a return must come before it
 
     def give_back(s):
         return settlement.return_in_kind(
-            s, claim_ref=ref, by="jp-supplying", on=late, quantity=Decimal(4000), unit="L",
+            s, claim_ref=ref, by="jp-supplying", on=D(2027, 5, 12),
+            quantity=Decimal(4000), unit="L",
             stock_number="9140-00-273-2377")
 
     returned, converted = race.held(

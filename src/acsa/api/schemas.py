@@ -223,7 +223,8 @@ class DeadlinesIn(Input):
 class RateIn(Input):
     base: Currency
     quote: Currency
-    rate: Annotated[Decimal, Field(gt=0, le=Decimal("1e9"), max_digits=24, decimal_places=12)]
+    rate: Annotated[Decimal, Field(ge=Decimal("1e-9"), le=Decimal("1e9"), max_digits=24,
+                                   decimal_places=12)]
     on: dt.date
     source: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     kind: Literal["market", "agreement_fy"] = "market"

@@ -56,11 +56,16 @@ def create_claims(session: Session, *, agreement: Agreement, order: Order, recei
     s = agreement.settlement
     for line, (delivered, good) in sorted(billable.items(), key=lambda kv: kv[0].line_no):
         price = money.Money(line.unit_price_minor, line.currency)
+        for q in (delivered, good):  # an over-receipt can be worth more than was ordered
+            _line_value(line, q, field=f"lines[{line.line_no}].received")
         if line.method == "cash":
-            cash_total = cash_total + price.times(good)
+            cash_total = money.storable(cash_total + price.times(good), field="lines",
+                                        what=f"the cash bill of {order.number}")
             cash_lines.append((line, delivered, good))
             continue
-        if good <= 0:
+        if good <= 0 or (line.method == "eve" and price.times(good).minor <= 0):
+            # nothing billable arrived, or a service worth nothing: as for cash, no claim
+            # that nothing could settle (an in-kind return is counted in its quantity)
             _post_unbilled(session, agreement, order, line, delivered, good, receipt.received_on)
             continue
         existing += 1
@@ -106,6 +111,15 @@ def create_claims(session: Session, *, agreement: Agreement, order: Order, recei
                      subject=order.number, order_hash=order.content_hash,
                      payload=claim_view(claim))
     return claims
+
+
+def _line_value(line: OrderLine, quantity: Decimal, *, field: str) -> money.Money:
+    """The value of `quantity` of a line at its unit price, refused (naming `field`) if it is
+    too large to store."""
+    price = money.Money(line.unit_price_minor, line.currency)
+    return money.storable(price.times(quantity), field=field,
+                          what=f"line {line.line_no}: {format(quantity, 'f')} {line.unit} "
+                          f"at {price}")
 
 
 def _claim_leg(claim: Claim, amount_minor: int | None = None,
@@ -356,6 +370,12 @@ def pay(session: Session, *, claim_ref: str, by: str, on: dt.date, amount: money
     agreement = agreements.get(session, claim.agreement_code)
     if amount.minor <= 0:
         raise errors.InvalidAmount("a payment must be positive", field="amount")
+    money.storable(amount, field="amount", what="the payment")
+    longest = SettlementRecord.__table__.c.reference.type.length  # type: ignore[attr-defined]
+    if len(reference) > longest:
+        raise errors.InvalidInput(
+            f"reference: {len(reference)} characters, at most {longest}", field="reference",
+            hint="Give the transfer's number, not its whole advice.")
     conv = rates.conversion(session, agreement, amount.currency, claim.currency, on)
     applied = conv.apply(amount, claim.currency)
     if applied.minor <= 0:
@@ -395,6 +415,8 @@ def return_in_kind(session: Session, *, claim_ref: str, by: str, on: dt.date,
                     valid_to=official.valid_to, roles={Role.FINANCE, Role.SUPPLYING},
                     party=claim.debtor_party, on=on, action="return items in kind")
     _check_not_receiver(session, claim, official, "settle")
+    agreement = agreements.get(session, claim.agreement_code)
+    _check_in_time(claim, agreement, on, "returned in kind")
     if claim.stock_number and stock_number != claim.stock_number:
         raise errors.SettlementInvalid(
             f"claim {claim.number} is for stock number {claim.stock_number}; a return in kind "
@@ -419,7 +441,6 @@ def return_in_kind(session: Session, *, claim_ref: str, by: str, on: dt.date,
             f"returning {qty} {unit} = {in_claim_unit} {claim.unit} is more than the {left} "
             f"{claim.unit} outstanding on {claim.number}", field="quantity",
             claim=claim.number, outstanding_quantity=f"{left} {claim.unit}")
-    agreement = agreements.get(session, claim.agreement_code)
     c, d = claim.creditor_party, claim.debtor_party
     leg = _claim_leg(claim, quantity=in_claim_unit)
     postings = (books.transfer(c, d, books.SETTLED_IN_KIND_IN, books.receivable("rik"), leg)
@@ -448,6 +469,8 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
                     valid_to=official.valid_to, roles={Role.FINANCE, Role.SUPPLYING},
                     party=claim.debtor_party, on=on, action="provide an equal-value exchange")
     _check_not_receiver(session, claim, official, "settle")
+    agreement = agreements.get(session, claim.agreement_code)
+    _check_in_time(claim, agreement, on, "settled by an exchange")
     if category != claim.category:
         raise errors.SettlementInvalid(
             f"claim {claim.number} is for {claim.category} services; an equal-value exchange "
@@ -458,7 +481,7 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
                                   field="description")
     if value.minor <= 0:
         raise errors.InvalidAmount("an exchange must have a positive value", field="value")
-    agreement = agreements.get(session, claim.agreement_code)
+    money.storable(value, field="value", what="the exchange's value")
     conv = rates.conversion(session, agreement, value.currency, claim.currency, on)
     applied = conv.apply(value, claim.currency)
     if applied.minor <= 0:
@@ -486,6 +509,23 @@ def exchange(session: Session, *, claim_ref: str, by: str, on: dt.date, value: m
 
 
 # --- overdue and conversion ----------------------------------------------------------------
+def _check_in_time(claim: Claim, agreement: Agreement, on: dt.date, act: str) -> None:
+    """Where an overdue in-kind obligation becomes a cash debt, it is one from its conversion
+    date, whether or not a deadline run has recorded the conversion yet: a return or exchange
+    dated then or later is refused, so that every node converts the same amount on the same
+    day (docs/domain-decisions.md, "Overdue in kind")."""
+    if agreement.settlement.overdue_in_kind != "convert_to_cash":
+        return
+    converts_on = conversion_date(claim)
+    if on >= converts_on:
+        raise errors.SettlementInvalid(
+            f"claim {claim.number} was due by {claim.due_on}; under {agreement.code} what is "
+            f"left of it becomes a cash debt on {converts_on}, so it cannot be {act} on {on}",
+            field="on", hint="Run `acsa deadlines` to convert it into a cash claim, then pay "
+            "that claim (`acsa settle pay`).", claim=claim.number,
+            due_on=claim.due_on.isoformat(), converts_on=converts_on.isoformat())
+
+
 def conversion_date(claim: Claim) -> dt.date:
     """The day an in-kind obligation not met in time becomes a cash debt: the day after its
     deadline (or its issue, if it was issued later). A fact of the claim, not of the day a node
@@ -725,7 +765,9 @@ def _open_cash(session: Session, agreement: Agreement, currency: str, on: dt.dat
             continue
         left = outstanding(claim).minor
         conv = rates.conversion(session, agreement, claim.currency, currency, on)
-        value = conv.apply(money.Money(left, claim.currency), currency).minor
+        value = money.storable(conv.apply(money.Money(left, claim.currency), currency),
+                               field="currency",
+                               what=f"claim {claim.number} in {currency}").minor
         sides[claim.creditor_party].append((claim, left, value, conv))
     return sides
 
@@ -745,14 +787,29 @@ def _oldest_first(session: Session, agreement: Agreement, me: str, other: str, c
     owed_to_me = sum(v for _, _, v, _ in sides[me])
     owed_to_other = sum(v for _, _, v, _ in sides[other])
     amount = min(owed_to_me, owed_to_other)
-    if amount <= 0:
-        raise errors.SettlementInvalid(
-            f"nothing to offset under {agreement.code}: open cash claims are "
-            f"{money.Money(owed_to_me, currency)} owed to {me} and "
-            f"{money.Money(owed_to_other, currency)} owed to {other}",
-            hint="An offset needs open cash claims in both directions.")
+    while amount > 0:
+        items, short = _net(sides, (me, other), amount, currency)
+        if not short:
+            return amount, items
+        # a part of a claim worth less than half its minor unit would net that value
+        # against nothing of it: net that much less on both sides
+        amount -= short
+    raise errors.SettlementInvalid(
+        f"nothing to offset under {agreement.code}: open cash claims are "
+        f"{money.Money(owed_to_me, currency)} owed to {me} and "
+        f"{money.Money(owed_to_other, currency)} owed to {other}",
+        hint="An offset needs open cash claims in both directions, each worth at least one "
+             "minor unit of its currency.")
+
+
+def _net(sides: Sides, parties_: tuple[str, str], amount: int,
+         currency: str) -> tuple[list[OffsetItem], int]:
+    """The items netting `amount` (in the offset currency) of each side's claims, oldest
+    first, and how much of it could not be netted because the part of a claim it came to
+    applies nothing to the claim in the claim's currency (0: all of it was netted)."""
     items: list[OffsetItem] = []
-    for side in (me, other):
+    short = 0
+    for side in parties_:
         remaining = amount
         for claim, left, value, conv in sides[side]:
             if remaining <= 0:
@@ -760,12 +817,15 @@ def _oldest_first(session: Session, agreement: Agreement, me: str, other: str, c
             if value <= 0:  # worth nothing in the offset currency: nothing to net against it
                 continue
             take_value = min(value, remaining)
+            applied = _take(left, value, take_value, conv, currency, claim.currency)
+            if applied <= 0:
+                short = max(short, take_value)
+                break
             items.append(OffsetItem(
                 claim_id=claim.id, value_minor=take_value, rate=format(conv.rate, "f"),
-                applied_minor=_take(left, value, take_value, conv, currency, claim.currency),
-                rate_id=conv.rate_id))
+                applied_minor=applied, rate_id=conv.rate_id))
             remaining -= take_value
-    return amount, items
+    return items, short
 
 
 def _named_items(session: Session, agreement: Agreement, number: str, me: str, other: str,
@@ -794,7 +854,7 @@ def _named_items(session: Session, agreement: Agreement, number: str, me: str, o
         claim, left, value, conv = held.pop(line.claim)
         named.add(claim.number)
         applied = _take(left, value, line.value_minor, conv, currency, claim.currency)
-        if not 0 < line.value_minor <= value or line.applied_minor != applied:
+        if not 0 < line.value_minor <= value or line.applied_minor != applied or applied <= 0:
             raise errors.SettlementInvalid(
                 f"offset {number} nets {money.Money(line.applied_minor, claim.currency)} of "
                 f"claim {claim.number} worth {money.Money(line.value_minor, currency)}; our "
@@ -932,10 +992,18 @@ def approve_offset(session: Session, *, number: str, by: str, on: dt.date) -> Of
 # --- ceilings ------------------------------------------------------------------------------
 def check_ceilings(session: Session, agreement: Agreement, order: Order,
                    on: dt.date) -> list[str]:
-    """Refuse an acceptance that would breach a ceiling on the requesting party's acquisitions;
-    warn once use passes the ceiling's warning threshold."""
+    """Refuse an acceptance that would breach a ceiling on the requesting party's acquisitions,
+    or whose lines are worth more than an amount can be (money.MAX_MINOR); warn once use
+    passes the ceiling's warning threshold."""
     from acsa.ledger.reports import ceiling_use  # late: reports imports orders
 
+    # the values acceptance binds both sides to, and the claims and books will store: each
+    # line's and the order's must fit, refused here before anyone is bound
+    order_total = money.Money.zero(order.currency)
+    for line in sorted(order.lines, key=lambda ln: ln.line_no):
+        order_total = order_total + _line_value(line, line.quantity,
+                                                field=f"lines[{line.line_no}].quantity")
+    money.storable(order_total, field="lines", what=f"the total of {order.number}")
     warnings: list[str] = []
     if any(c.party == order.requesting_party for c in agreement.ceilings):
         # acceptances under one agreement's ceilings queue, so two cannot breach it together
