@@ -388,7 +388,9 @@ def resolve(n: Node, number: str, resolution: str = "agreed") -> None:
 
 def close(n: Node, number: str) -> None:
     with n.session() as s:
-        orders.close_order(s, number=number, by=f.official(n.party, "finance"), on=D)
+        # on the day pay_all pays, or later: a close is not dated before the last settlement
+        orders.close_order(s, number=number, by=f.official(n.party, "finance"),
+                           on=D + dt.timedelta(days=5))
 
 
 # --- hand-made bundles -----------------------------------------------------------------------

@@ -33,6 +33,17 @@ def link(prev_hash: str, event_body: str) -> str:
     return hashlib.sha256(f"{prev_hash}{SEP}{event_body}".encode()).hexdigest()
 
 
+def gap_reason(expected_seq: int, seq: int) -> str:
+    """Why the event stored at `seq` breaks the chain when `expected_seq` was due there: the
+    events before it are missing, or (numbered below the first, 1) it was inserted."""
+    if seq < 1:
+        return (f"event {seq} is not in the chain: its events are numbered from 1 (an event "
+                "was inserted before the first)")
+    if seq == expected_seq + 1:
+        return f"event {expected_seq} is missing (next stored event is {seq})"
+    return f"events {expected_seq} to {seq - 1} are missing (next stored event is {seq})"
+
+
 def first_break(rows: Iterable[tuple[int, str, str, str]]) -> tuple[int, str] | None:
     """Walk (seq, prev_hash, hash, body) in order; the first link that does not hold, with why."""
     expected_prev = GENESIS
@@ -40,7 +51,7 @@ def first_break(rows: Iterable[tuple[int, str, str, str]]) -> tuple[int, str] | 
     sha = hashlib.sha256
     for seq, prev_hash, stored, event_body in rows:
         if seq != expected_seq:
-            return seq, f"event {expected_seq} is missing (next stored event is {seq})"
+            return seq, gap_reason(expected_seq, seq)
         if prev_hash != expected_prev:
             return seq, "prev_hash does not match the hash of the event before it"
         if sha(f"{prev_hash}{SEP}{event_body}".encode()).hexdigest() != stored:

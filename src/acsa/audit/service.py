@@ -190,8 +190,8 @@ def _first_break_in_db(session: Session) -> tuple[int, str] | None:
         return None
     seq, reason = row
     if reason == "gap":
-        missing = session.scalar(select(func.max(Event.seq)).where(Event.seq < seq)) or 0
-        return seq, f"event {missing + 1} is missing (next stored event is {seq})"
+        before = session.scalar(select(func.max(Event.seq)).where(Event.seq < seq))
+        return seq, chain.gap_reason(1 if before is None else before + 1, seq)
     return seq, {"prev": "prev_hash does not match the hash of the event before it",
                  "altered": "content does not match its hash (the event was altered)"}[reason]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +26,7 @@ from acsa.agreements import service as agreements
 from acsa.agreements.domain import Agreement
 from acsa.audit import service as audit
 from acsa.audit.chain import content_hash
+from acsa.audit.models import Event
 from acsa.db import paging
 from acsa.db.base import utcnow
 from acsa.ledger import domain as books
@@ -46,6 +48,7 @@ from acsa.parties.domain import Role, check_authority, check_separation, check_v
 from acsa.parties.models import Official, Unit
 from acsa.rates import service as rates
 from acsa.settlement import service as settlement
+from acsa.settlement.models import Claim
 
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
 
@@ -82,13 +85,50 @@ def get_order(session: Session, number: str, *, for_update: bool = False,
     return order
 
 
+@dataclass(frozen=True)
+class _Dated:
+    """The date (`on`) and action of the order's latest audit event among some actions."""
+
+    on: dt.date | None = None
+    action: str = ""
+
+
+def _get_order_dated(session: Session, number: str, actions: tuple[str, ...]
+                     ) -> tuple[Order, _Dated]:
+    """`get_order(for_update=True)`, and the date its user gave to the order's latest event
+    of `actions` (kept only in the event's payload), read by the same statement: no query
+    more for the transition that checks its own date against it."""
+    row = session.execute(_order_by_number(True, False, actions),
+                          {"number": number}).unique().first()
+    if row is None:
+        raise errors.NotFound(f"no order {number!r}", field="number",
+                              hint="List orders with `acsa orders list`.")
+    order, latest = row
+    if latest is None:
+        return order, _Dated()
+    action, _, payload = latest.partition(" ")
+    try:
+        on = dt.date.fromisoformat(json.loads(payload)["on"])
+    except (ValueError, TypeError, KeyError):  # an event that carries no date: nothing to check
+        return order, _Dated()
+    return order, _Dated(on, action)
+
+
 @functools.cache
-def _order_by_number(for_update: bool, viewer: bool) -> Select[tuple[Order]]:
+def _order_by_number(for_update: bool, viewer: bool, dated: tuple[str, ...] = ()
+                     ) -> Select[tuple[Order]]:
     """The statement of `get_order`, built once (building a select costs more than running
     it): the order by `:number`, with its lines in the same statement (one row per line);
-    deliveries and receipts, fewer and often none, come by their own select-in loads."""
+    deliveries and receipts, fewer and often none, come by their own select-in loads. With
+    `dated`, also "ACTION PAYLOAD" of the order's latest audit event of those actions (by the
+    events' subject index; an action holds no space)."""
     stmt = select(Order).where(Order.number == bindparam("number")) \
         .options(joinedload(Order.lines))
+    if dated:
+        stmt = stmt.add_columns(
+            select(Event.action + " " + Event.payload)
+            .where(Event.subject == Order.number, Event.action.in_(dated))
+            .order_by(Event.seq.desc()).limit(1).correlate(Order).scalar_subquery())
     if viewer:
         stmt = stmt.where(or_(Order.requesting_party == bindparam("viewer"),
                               Order.supplying_party == bindparam("viewer")))
@@ -671,6 +711,22 @@ def _not_before_order(order: Order, on: dt.date, act: str) -> None:
                                   hint=f"Give a date on or after {order.order_on}.")
 
 
+_DONE = {"order.requested": "requested", "order.accepted": "accepted",
+         "order.disputed": "disputed", "order.dispute_resolved": "resolved from its dispute"}
+# the acts a cancellation or a dispute follows, and so may not be dated before
+SIGNED = ("order.requested", "order.accepted", "order.dispute_resolved")
+
+
+def _not_before(order: Order, on: dt.date, last: _Dated, act: str) -> None:
+    """An act cannot be dated before the order, nor before the act it follows, `last` (whose
+    date is kept only in its audit event: see `_get_order_dated`)."""
+    _not_before_order(order, on, act)
+    if last.on is not None and on < last.on:
+        raise errors.InvalidInput(f"order {order.number} was {_DONE[last.action]} on "
+                                  f"{last.on}; it cannot be {act} on {on}, before that",
+                                  field="on", hint=f"Give a date on or after {last.on}.")
+
+
 def request_order(session: Session, *, number: str, by: str, on: dt.date,
                   expected_version: int | None = None) -> Order:
     order = get_order(session, number, for_update=True)
@@ -695,10 +751,10 @@ def request_order(session: Session, *, number: str, by: str, on: dt.date,
 def accept_order(session: Session, *, number: str, by: str, on: dt.date,
                  supplier_poc: str | None = None, supplying_unit: str | None = None,
                  expected_version: int | None = None) -> Outcome:
-    order = get_order(session, number, for_update=True)
+    order, requested = _get_order_dated(session, number, ("order.requested",))
     _check_version(order, expected_version)
     domain.check_transition(order.state, "accept", number)
-    _not_before_order(order, on, "accepted")
+    _not_before(order, on, requested, "accepted")
     agreement = agreements.get(session, order.agreement_code)
     official = _actor(session, by, domain.roles_for("accept"), order.supplying_party, on,
                       "accept an order")
@@ -770,14 +826,15 @@ def record_delivery(session: Session, *, number: str, by: str, on: dt.date,
                     quantities: dict[int, Decimal], document_name: str, document: bytes,
                     content_type: str = "application/octet-stream", note: str = "",
                     expected_version: int | None = None) -> Delivery:
-    order = get_order(session, number, for_update=True)
+    order, accepted = _get_order_dated(session, number, ("order.accepted",))
     _check_version(order, expected_version)
     domain.check_transition(order.state, "deliver", number)
     official = _actor(session, by, domain.roles_for("deliver"), order.supplying_party, on,
                       "record a delivery")
     if on < order.order_on:
         raise errors.InvalidInput(f"delivery date {on} is before the order date {order.order_on}",
-                                  field="on")
+                                  field="on", hint=f"Give a date on or after {order.order_on}.")
+    _not_before(order, on, accepted, "delivered")
     quantities = {n: units.parse_quantity(q, field=f"line {n} quantity")
                   for n, q in quantities.items()}
     domain.check_delivery(number, line_progress(order), quantities, over_allowed=False)
@@ -840,9 +897,11 @@ def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
     if not pending:
         raise errors.InvalidTransition(f"order {number}: every delivery is already received",
                                        field="deliveries", number=number)
-    if on < max(d.delivered_on for d in pending):
-        raise errors.InvalidInput("a receipt cannot be dated before the delivery it receives",
-                                  field="on")
+    delivered_last = max(d.delivered_on for d in pending)
+    if on < delivered_last:
+        raise errors.InvalidInput(f"a receipt cannot be dated before the delivery it receives: "
+                                  f"dated {on}, it receives a delivery made on {delivered_last}",
+                                  field="on", hint=f"Give a date on or after {delivered_last}.")
     line_by_no = {ln.line_no: ln for ln in order.lines}
     delivered: dict[int, Decimal] = {}
     for d in pending:
@@ -884,9 +943,10 @@ def record_receipt(session: Session, *, number: str, by: str, on: dt.date,
 # --- the other ends ------------------------------------------------------------------------
 def cancel_order(session: Session, *, number: str, by: str, on: dt.date, reason: str,
                  expected_version: int | None = None) -> Order:
-    order = get_order(session, number, for_update=True)
+    order, signed = _get_order_dated(session, number, SIGNED)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "cancel", number)
+    _not_before(order, on, signed, "cancelled")
     if order.deliveries:
         raise errors.InvalidTransition(f"order {number} has deliveries and cannot be cancelled",
                                        hint="Dispute it instead.", number=number,
@@ -905,9 +965,10 @@ def cancel_order(session: Session, *, number: str, by: str, on: dt.date, reason:
 
 def dispute_order(session: Session, *, number: str, by: str, on: dt.date, reason: str,
                   expected_version: int | None = None) -> Order:
-    order = get_order(session, number, for_update=True)
+    order, signed = _get_order_dated(session, number, SIGNED)
     _check_version(order, expected_version)
     domain.check_transition(order.state, "dispute", number)
+    _not_before(order, on, signed, "disputed")
     official = parties.get_official(session, by)
     party = official.party_code
     if party not in (order.requesting_party, order.supplying_party):
@@ -925,9 +986,10 @@ def dispute_order(session: Session, *, number: str, by: str, on: dt.date, reason
 
 def resolve_dispute(session: Session, *, number: str, by: str, on: dt.date, resolution: str,
                     expected_version: int | None = None) -> Order:
-    order = get_order(session, number, for_update=True)
+    order, disputed = _get_order_dated(session, number, ("order.disputed",))
     _check_version(order, expected_version)
     domain.check_transition(order.state, "resolve", number)
+    _not_before(order, on, disputed, "resolved")
     official = parties.get_official(session, by)
     party = official.party_code
     if party not in (order.requesting_party, order.supplying_party):
@@ -953,11 +1015,25 @@ def close_order(session: Session, *, number: str, by: str, on: dt.date,
     if order.state == State.CLOSED.value:
         domain.check_transition(order.state, "close", number)
     _actor(session, by, domain.roles_for("close"), party, on, "close an order")
-    open_claims = settlement.open_claim_numbers(session, order)
+    # the order's claims: those still open, and the date of each settled one, in one read
+    claims = session.execute(_claims_statement(), {"order_id": order.id}).all()
+    open_claims = [n for n, state, _ in claims if state == "open"]
     unreceived = sum(1 for d in order.deliveries if d.receipt_id is None)
     domain.check_close(number, line_progress(order), unreceived, open_claims)
     domain.check_transition(order.state, "close", number)
+    last = max([(r.received_on, "received") for r in order.receipts]
+               + [(d, "settled") for _, _, d in claims if d is not None], default=None)
+    if last is not None and on < last[0]:
+        raise errors.InvalidInput(f"order {number} was last {last[1]} on {last[0]}; it cannot "
+                                  f"be closed on {on}, before that", field="on",
+                                  hint=f"Give a date on or after {last[0]}.")
     order.state, order.closed_by_id, order.closed_at = State.CLOSED.value, official.id, utcnow()
     _event(session, order, actor=official, action="closed", payload={"on": on})
     return order
 
+
+@functools.cache
+def _claims_statement() -> Select[tuple[str, str, dt.date | None]]:
+    """(number, state, settled_on) of the claims of :order_id, built once."""
+    return (select(Claim.number, Claim.state, Claim.settled_on)
+            .where(Claim.order_id == bindparam("order_id")).order_by(Claim.id))
