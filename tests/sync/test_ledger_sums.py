@@ -41,10 +41,10 @@ FROM_LINES = (
 KEPT = ("SELECT agreement_code, order_id, book, account, commodity, amount, lines, "
         "last_posted_on, last_line_id FROM order_sums")
 CLAIMS_FROM_LINES = (
-    "SELECT claim_id, account, commodity, min(agreement_code), sum(amount), count(*), "
+    "SELECT claim_id, account, commodity, agreement_code, sum(amount), count(*), "
     "max(posted_on), max(id) FROM ledger_lines WHERE claim_id IS NOT NULL AND account IN "
     "('assets:receivable:cash', 'assets:receivable:kind', 'assets:receivable:service') "
-    "GROUP BY claim_id, account, commodity")
+    "GROUP BY claim_id, account, commodity, agreement_code")
 CLAIMS_KEPT = ("SELECT claim_id, account, commodity, agreement_code, amount, lines, "
                "last_posted_on, last_line_id FROM claim_sums")
 # dates between the story's postings (5-10 received, 5-20 paid, 6-10, 7-10, 8-12, 9-1 paid)

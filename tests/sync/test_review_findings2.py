@@ -10,19 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from acsa import errors
-from acsa.sync.models import OutboxEvent
 from tests.sync import _nodes
 from tests.sync._nodes import Node, crafted, create, event, seal
+from tests.sync.test_review_findings import last_seq
 
 # the fixtures of the nodes
 cluster = _nodes.cluster
 sync_backend = _nodes.sync_backend
 world_template = _nodes.world_template
-
-
-def last_seq(n: Node) -> int:
-    with n.session() as s:
-        return s.scalar(select(OutboxEvent.seq).order_by(OutboxEvent.seq.desc()).limit(1)) or 0
 
 
 def _fresh(jp: Node, ph: Node) -> dict:

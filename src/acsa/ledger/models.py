@@ -84,7 +84,8 @@ class OrderSum(Base):
 
 class ClaimSum(Base):
     """The sum of a claim's lines in one receivable account and commodity (what is
-    outstanding on it), kept by the database as `OrderSum` is."""
+    outstanding on it), per the lines' agreement (a claim's lines carry its own), kept by the
+    database as `OrderSum` is."""
 
     __tablename__ = "claim_sums"
     __table_args__ = {"sqlite_with_rowid": False}
@@ -92,7 +93,7 @@ class ClaimSum(Base):
     claim_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     account: Mapped[str] = mapped_column(String(60), primary_key=True)
     commodity: Mapped[str] = mapped_column(String(80), primary_key=True)
-    agreement_code: Mapped[str] = mapped_column(String(12))
+    agreement_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     amount: Mapped[int]
     lines: Mapped[int]
     last_posted_on: Mapped[dt.date] = mapped_column(Date)

@@ -218,12 +218,13 @@ _RECEIVABLE_PARAMS = {f"acc_{books.METHOD_SUFFIX[m]}": books.receivable(m)
 
 
 # ... or, where the database keeps claim_sums (acsa.ledger.sums), from those: one row per claim,
-# receivable account and commodity instead of every receivable line, each row's sum taken from
-# its lines (the same covering index) only when one of them is posted after the date
+# receivable account, commodity (and the lines' agreement) instead of every receivable line,
+# each row's sum taken from its lines only when one of them is posted after the date
 _AGEING_KEPT = """
       SELECT claim_id, commodity, CASE WHEN {last} <= :as_of THEN amount ELSE (
         SELECT coalesce(SUM(l.amount), 0) FROM ledger_lines l WHERE l.account = k.account
-        AND l.claim_id = k.claim_id AND l.commodity = k.commodity AND {posted_on} <= :as_of)
+        AND l.claim_id = k.claim_id AND l.commodity = k.commodity
+        AND l.agreement_code = k.agreement_code AND {posted_on} <= :as_of)
         END AS owed
       FROM claim_sums k WHERE (amount <> 0 OR {last} > :as_of){agreement}"""
 

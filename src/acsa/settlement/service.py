@@ -798,8 +798,8 @@ def _oldest_first(session: Session, agreement: Agreement, me: str, other: str, c
         f"nothing to offset under {agreement.code}: open cash claims are "
         f"{money.Money(owed_to_me, currency)} owed to {me} and "
         f"{money.Money(owed_to_other, currency)} owed to {other}",
-        hint="An offset needs open cash claims in both directions, each worth at least one "
-             "minor unit of its currency.")
+        hint="An offset needs open cash claims in both directions. Each must be worth at "
+             "least one minor unit of its currency.")
 
 
 def _net(sides: Sides, parties_: tuple[str, str], amount: int,

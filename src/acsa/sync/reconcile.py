@@ -395,7 +395,8 @@ _FROM_LINES = ("(SELECT coalesce(sum(l.amount), 0) FROM ledger_lines l "
 _FROM_KEPT = ("(SELECT coalesce(sum(CASE WHEN s.last_posted_on <= ? THEN s.amount ELSE "
               "(SELECT coalesce(sum(l.amount), 0) FROM ledger_lines l WHERE l.account = "
               "s.account AND l.claim_id = s.claim_id AND l.commodity = s.commodity "
-              "AND l.posted_on <= ?) END), 0) FROM claim_sums s WHERE s.claim_id = c.id)")
+              "AND l.agreement_code = s.agreement_code AND l.posted_on <= ?) END), 0) "
+              "FROM claim_sums s WHERE s.claim_id = c.id)")
 
 
 def _claims(session: Session, agreement: str, day: str, order_ids: list[int] | None,

@@ -5,8 +5,8 @@ under 2 seconds; issue #2: the ageing of open claims).
 `order_sums` holds, per agreement, order, book, account and commodity, the sum of the ledger
 lines posted under the order's entries, how many there are, and the latest posting date and
 line id among them; lines of entries without an order go to order id 0. `claim_sums` holds the
-same per claim, receivable account and commodity, for the creditor's receivable lines of a
-claim (what is outstanding on it). Triggers on `ledger_lines` add each new line to its rows
+same per claim, receivable account, commodity and agreement (the lines'), for the creditor's
+receivable lines of a claim (what is outstanding on it). Triggers on `ledger_lines` add each new line to its rows
 (upserts), in the same transaction as the line. The ledger is append-only (UPDATE, DELETE and
 TRUNCATE refused), so inserts are the only change the sums must follow; the migration fills
 both tables from the lines already there. A reader takes a row's sum only when its latest line
@@ -32,7 +32,7 @@ CLAIM_TRIGGER = "ledger_lines_claim_sums"
 RECEIVABLES = "('assets:receivable:cash', 'assets:receivable:kind', 'assets:receivable:service')"
 COUNTS = "amount, lines, last_posted_on, last_line_id"
 ORDER_KEY = "agreement_code, order_id, book, account, commodity"
-CLAIM_KEY = "claim_id, account, commodity"
+CLAIM_KEY = "claim_id, account, commodity, agreement_code"
 # the new line's rows: its entry's order (0 for none); its claim, if a receivable's
 ORDER_ROW = ("SELECT NEW.agreement_code, coalesce(e.order_id, 0), NEW.book, NEW.account, "
              "NEW.commodity, NEW.amount, 1, NEW.posted_on, NEW.id FROM ledger_entries e "
@@ -47,10 +47,10 @@ BACKFILL_ORDERS = (
     "JOIN ledger_entries e ON e.id = l.entry_id "
     "GROUP BY l.agreement_code, coalesce(e.order_id, 0), l.book, l.account, l.commodity")
 BACKFILL_CLAIMS = (
-    f"INSERT INTO claim_sums ({CLAIM_KEY}, agreement_code, {COUNTS}) "
-    "SELECT claim_id, account, commodity, min(agreement_code), sum(amount), count(*), "
+    f"INSERT INTO claim_sums ({CLAIM_KEY}, {COUNTS}) "
+    "SELECT claim_id, account, commodity, agreement_code, sum(amount), count(*), "
     f"max(posted_on), max(id) FROM ledger_lines WHERE claim_id IS NOT NULL "
-    f"AND account IN {RECEIVABLES} GROUP BY claim_id, account, commodity")
+    f"AND account IN {RECEIVABLES} GROUP BY claim_id, account, commodity, agreement_code")
 
 
 def _upsert(table: str, columns: str, key: str, row: str, greatest: str) -> str:
@@ -65,8 +65,7 @@ def _order_upsert(greatest: str) -> str:
 
 
 def _claim_upsert(greatest: str) -> str:
-    return _upsert("claim_sums", f"{CLAIM_KEY}, agreement_code", CLAIM_KEY, CLAIM_ROW,
-                   greatest)
+    return _upsert("claim_sums", CLAIM_KEY, CLAIM_KEY, CLAIM_ROW, greatest)
 
 
 def _sums_table(name: str, *key: sa.Column) -> None:
@@ -98,7 +97,7 @@ def upgrade() -> None:
         sa.Column("claim_id", big, primary_key=True),
         sa.Column("account", sa.String(60), primary_key=True),
         sa.Column("commodity", sa.String(80), primary_key=True),
-        sa.Column("agreement_code", sa.String(12), nullable=False))
+        sa.Column("agreement_code", sa.String(12), primary_key=True))
     op.execute(BACKFILL_ORDERS)
     op.execute(BACKFILL_CLAIMS)
     if op.get_bind().dialect.name == "postgresql":
