@@ -1,10 +1,10 @@
 """Sums of the ledger kept by the database as lines are posted (migration 0013).
 
 `order_sums` (per agreement, order, book, account and commodity) and `claim_sums` (per claim,
-receivable account and commodity) are written by triggers on `ledger_lines`, in the posting's
-own transaction, whoever posts. The ledger is append-only, so a row is the sum of every line
-behind it; with the latest posting date and line id among them, a reader knows when the row
-answers for a date: when its latest line is posted on or before it (and, for reconciliation,
+receivable account, commodity and agreement) are written by triggers on `ledger_lines`, in the
+posting's own transaction, whoever posts. The ledger is append-only, so a row is the sum of
+every line behind it; with the latest posting date and line id among them, a reader knows when
+the row answers for a date: when its latest line is posted on or before it (and, for reconciliation,
 is under its watermark). Otherwise, or when a trigger is missing or disabled (a database where
 someone dropped it: what was posted meanwhile is in no row), the reader sums the ledger lines.
 """
