@@ -52,3 +52,14 @@ def test_the_message_carries_the_event_and_the_subscription():
                   "payload": {"on": "2026-05-10"}},
         "subscription": {"id": 3, "party": "JP"},
     }
+
+
+def test_a_receiver_refuses_headers_outside_ascii_instead_of_failing():
+    """A forged header is what a receiver meets: a signature with a non-ASCII character made
+    hmac.compare_digest raise TypeError, and a timestamp of digits int() cannot read ('²' is
+    a digit to str.isdigit) raised ValueError. Both are refusals."""
+    sig = signing.sign(SECRET, T, BODY)
+    assert not signing.verify(SECRET, timestamp=str(T), body=BODY, signature=sig[:-1] + "é",
+                              now=T)
+    assert not signing.verify(SECRET, timestamp="²", body=BODY, signature=sig, now=T)
+    assert not signing.verify(SECRET, timestamp="١٧٨٠٠٠٠٠٠٠", body=BODY, signature=sig, now=T)

@@ -51,10 +51,12 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 def verify(secret: str, *, timestamp: str, body: bytes, signature: str, now: float,
            tolerance: int = TOLERANCE_SECONDS) -> bool:
-    """What a receiver does: the signature matches and the timestamp is recent."""
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
+    """What a receiver does: the signature matches and the timestamp is recent. Headers are
+    compared as bytes, so that a forged one outside ASCII is a refusal, not an exception."""
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+    return hmac.compare_digest(sign(secret, int(timestamp), body).encode(),
+                               signature.encode("utf-8", "surrogateescape"))
 
 
 def headers(*, secret: str, timestamp: int, body: bytes, action: str,
