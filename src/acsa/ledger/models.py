@@ -61,8 +61,17 @@ class LedgerLine(Base):
     kind: Mapped[str | None] = mapped_column(String(10))
 
 
+class _KeptSum:
+    """What a kept sum's row holds beside its key: the sum, how many lines, and the latest
+    posting date and line id among them."""
 
-class OrderSum(Base):
+    amount: Mapped[int]
+    lines: Mapped[int]
+    last_posted_on: Mapped[dt.date] = mapped_column(Date)
+    last_line_id: Mapped[int]
+
+
+class OrderSum(_KeptSum, Base):
     """The sum of an order's ledger lines per book, account and commodity, kept by the
     database (a trigger on `ledger_lines`, migration 0013; see acsa.ledger.sums): how many
     lines, and the latest posting date and line id among them. Lines of entries without an
@@ -76,13 +85,9 @@ class OrderSum(Base):
     book: Mapped[str] = mapped_column(String(3), primary_key=True)
     account: Mapped[str] = mapped_column(String(60), primary_key=True)
     commodity: Mapped[str] = mapped_column(String(80), primary_key=True)
-    amount: Mapped[int]
-    lines: Mapped[int]
-    last_posted_on: Mapped[dt.date] = mapped_column(Date)
-    last_line_id: Mapped[int]
 
 
-class ClaimSum(Base):
+class ClaimSum(_KeptSum, Base):
     """The sum of a claim's lines in one receivable account and commodity (what is
     outstanding on it), per the lines' agreement (a claim's lines carry its own), kept by the
     database as `OrderSum` is."""
@@ -94,7 +99,3 @@ class ClaimSum(Base):
     account: Mapped[str] = mapped_column(String(60), primary_key=True)
     commodity: Mapped[str] = mapped_column(String(80), primary_key=True)
     agreement_code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    amount: Mapped[int]
-    lines: Mapped[int]
-    last_posted_on: Mapped[dt.date] = mapped_column(Date)
-    last_line_id: Mapped[int]
