@@ -53,22 +53,10 @@ def test_a_revoked_token_gets_no_stored_answer_to_its_idempotency_key(api_for):
 
 def _accepted_order(browser_for: Browser, api_for: Callable[[str], TestClient]) -> str:
     """An order Japan asks of the Philippines, requested and accepted: ready to deliver."""
-    from tests.web.test_orders import TODAY, post
-    created = api_for("jp-req").post(f"{API}/orders", json={
-        "agreement": "PHJP", "activity": "TY-RELIEF-CEBU", "order_on": TODAY,
-        "delivery_place": "Alava Pier, Subic Bay", "delivery_on": TODAY,
-        "fund_citation": "JMSDF FY2026 O&M 02-31-140", "requesting_unit": "JMSDF-DD110",
-        "requester_poc": "Lt Cdr Sato", "billing_address": "JMSDF Yokosuka District",
-        "lines": [{"category": "transportation", "description": "Tug transfer, hours",
-                   "quantity": "4", "unit": "h", "unit_price": "42000", "method": "cash"}]})
-    assert created.status_code == 201, created.text
-    number = created.json()["number"]
-    for user, action, data in (
-            ("jp-req", "request", {"on": TODAY}),
-            ("ph-app", "accept", {"supplying_unit": "PN-NBSBMA", "supplier_poc": "Lt Reyes"})):
-        r = post(browser_for(user), number, action, data)
-        assert r.status_code == 303, r.text
-    return number
+    from tests.web.test_settle_forms import accepted_order
+    return accepted_order(browser_for, api_for, "TY-RELIEF-CEBU", {
+        "category": "transportation", "description": "Tug transfer, hours", "quantity": "4",
+        "unit": "h", "unit_price": "42000", "method": "cash"})
 
 
 LONG_NAME = "delivery-slip-" + "x" * 290 + ".pdf"  # 308 characters; the column holds 300

@@ -16,9 +16,8 @@ Browser = Callable[..., TestClient]
 Api = Callable[[str], TestClient]
 
 
-def received_order(browser_for: Browser, api_for: Api, activity: str, line: dict) -> str:
-    """An order Japan asks of the Philippines, through to its receipt: its claim is open and
-    Japan owes it."""
+def accepted_order(browser_for: Browser, api_for: Api, activity: str, line: dict) -> str:
+    """An order Japan asks of the Philippines, requested and accepted: ready to deliver."""
     created = api_for("jp-req").post("/api/v1/orders", json={
         "agreement": "PHJP", "activity": activity, "order_on": TODAY,
         "delivery_place": "Alava Pier, Subic Bay", "delivery_on": TODAY,
@@ -32,6 +31,13 @@ def received_order(browser_for: Browser, api_for: Api, activity: str, line: dict
             ("ph-app", "accept", {"supplying_unit": "PN-NBSBMA", "supplier_poc": "Lt Reyes"})):
         r = post(browser_for(user), number, action, data)
         assert r.status_code == 303, r.text
+    return number
+
+
+def received_order(browser_for: Browser, api_for: Api, activity: str, line: dict) -> str:
+    """An order Japan asks of the Philippines, through to its receipt: its claim is open and
+    Japan owes it."""
+    number = accepted_order(browser_for, api_for, activity, line)
     r = post(browser_for("ph-sup"), number, "deliver", {"qty_1": line["quantity"]},
              files={"document": ("slip.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
     assert r.status_code == 303, r.text

@@ -280,7 +280,6 @@ def ageing(session: Session, *, as_of: dt.date, agreement: str | None = None
     params: dict[str, object] = {**_RECEIVABLE_PARAMS, "as_of": _date_param(dialect, as_of)}
     if agreement:
         params["agreement"] = agreement
-    session.flush()  # as session.execute would autoflush
     kept = sums.kept(session.connection(), sums.CLAIM_TRIGGER)
     sql = _ageing_sql(_posted_on(dialect), bool(agreement), kept)
     out: list[AgeingRow] = []

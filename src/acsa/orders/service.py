@@ -831,10 +831,7 @@ def record_delivery(session: Session, *, number: str, by: str, on: dt.date,
     domain.check_transition(order.state, "deliver", number)
     official = _actor(session, by, domain.roles_for("deliver"), order.supplying_party, on,
                       "record a delivery")
-    if on < order.order_on:
-        raise errors.InvalidInput(f"delivery date {on} is before the order date {order.order_on}",
-                                  field="on", hint=f"Give a date on or after {order.order_on}.")
-    _not_before(order, on, accepted, "delivered")
+    _not_before(order, on, accepted, "delivered")  # nor before the order itself
     quantities = {n: units.parse_quantity(q, field=f"line {n} quantity")
                   for n, q in quantities.items()}
     domain.check_delivery(number, line_progress(order), quantities, over_allowed=False)
